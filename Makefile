@@ -7,12 +7,14 @@ PORT   ?= 8888
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 NBVAL_ARGS := $(if $(NOTEBOOKS),--nbval $(NOTEBOOKS) --nbval-sanitize-with notebooks/sanitize.cfg)
 
-.PHONY: help venv lab test lint notebooks clean
+.PHONY: help venv lab test e2e lint notebooks student clean
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (PORT=8888 by default)"
-	@echo "make test       ruff, the unit tests and strict nbval on every notebook"
+	@echo "make test       ruff, the unit and browser tests, strict nbval on every notebook"
+	@echo "make e2e        only the browser tests: the widgets in JupyterLab and Chromium"
 	@echo "make notebooks  re-execute every notebook in place, saving its outputs"
+	@echo "make student    write the student edition, solutions stubbed, to notebooks/student/"
 	@echo "make clean      remove .venv and caches"
 
 # Create .venv if missing and install the pinned requirements (again only when
@@ -34,9 +36,18 @@ lint: venv
 test: lint
 	$(BIN)/python -m pytest tests $(NBVAL_ARGS)
 
+# Needs /usr/bin/chromium (apt-get install chromium); skipped without it
+# unless BACKPROP_E2E_REQUIRED=1. Failures keep screenshots in test-artifacts/e2e/.
+e2e: venv
+	$(BIN)/python -m pytest tests/e2e -v
+
 notebooks: venv
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
+
+# The notebooks with every solution replaced by a stub, for handing out.
+student: venv
+	$(BIN)/python tools/make_student.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
