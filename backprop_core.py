@@ -51,7 +51,7 @@ __all__ = [
     "format_table", "format_comparison",
     "check_der_sigmoid", "check_forward", "check_gradients", "check_step",
     "check_gradient_check",
-    "plot_data", "show_result", "plot_decision_boundary", "plot_history",
+    "plot_data", "show_result", "plot_decision_boundary", "plot_history", "plot_health",
     "draw_network", "lr_slider", "hidden_size_sliders", "playground_run", "playground",
 ]
 
@@ -1354,8 +1354,31 @@ class RunConfig:
     seed: int = 0
 
 
-def run_experiment(config=None, engine="auto", progress=False, **overrides):
+def _prepare_run(config):
+    """The data, the model and the shuffling seed of one run, all drawn from ``config.seed``."""
+    data_seq, init_seq, shuffle_seq = np.random.SeedSequence(config.seed).spawn(3)
+    X, y = load_dataset(config.dataset, config.n, seed=data_seq)
+    model = Model(config.hidden_size, lr=config.lr, momentum=config.momentum,
+                  activation=config.activation, output_activation=config.output_activation,
+                  seed=init_seq, optimizer=config.optimizer, loss=config.loss,
+                  init=config.init)
+    model.seed = config.seed
+    return X, y, model, shuffle_seq
+
+
+def _train_run(config, X, y, model, shuffle_seq, engine, progress, callback):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # kept in history.diverged_at
+        return train(model, X, y, config.epochs, batch_size=config.batch_size,
+                     shuffle=config.shuffle, lr_decay=config.lr_decay, seed=shuffle_seq,
+                     engine=engine, progress=progress, callback=callback)
+
+
+def run_experiment(config=None, engine="auto", progress=False, callback=None, **overrides):
     """Train one model as ``config`` says; ``overrides`` replace its fields.
+
+    ``engine``, ``progress`` and ``callback`` are passed to ``train``. A
+    divergence does not warn here: it is recorded in the row.
 
     Returns
     -------
@@ -1366,18 +1389,8 @@ def run_experiment(config=None, engine="auto", progress=False, **overrides):
         ``diverged_at`` and ``epochs_run``.
     """
     config = replace(config or RunConfig(), **overrides)
-    data_seq, init_seq, shuffle_seq = np.random.SeedSequence(config.seed).spawn(3)
-    X, y = load_dataset(config.dataset, config.n, seed=data_seq)
-    model = Model(config.hidden_size, lr=config.lr, momentum=config.momentum,
-                  activation=config.activation, output_activation=config.output_activation,
-                  seed=init_seq, optimizer=config.optimizer, loss=config.loss,
-                  init=config.init)
-    model.seed = config.seed
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)   # recorded in the row instead
-        history = train(model, X, y, config.epochs, batch_size=config.batch_size,
-                        shuffle=config.shuffle, lr_decay=config.lr_decay, seed=shuffle_seq,
-                        engine=engine, progress=progress)
+    X, y, model, shuffle_seq = _prepare_run(config)
+    history = _train_run(config, X, y, model, shuffle_seq, engine, progress, callback)
     row = asdict(config)
     row.update(final_loss=history.loss[-1], accuracy=history.accuracy[-1], mae=history.mae[-1],
                diverged_at=history.diverged_at, epochs_run=history.epochs)
@@ -2452,6 +2465,53 @@ def draw_network(hidden_size, ax=None, max_drawn=8):
     ax.axis("off")
     return ax
 
+
+def plot_health(history, axes=None):
+    r"""Per-layer training health: gradient norms and update-to-weight ratios over epochs.
+
+    Left, for each weight matrix W, the epoch's mean gradient norm
+    :math:`\|\partial L / \partial W\|`; right, the epoch's mean
+    update-to-weight ratio :math:`\|\Delta W\| / \|W\|`, with CS231n's rule of
+    thumb 1e-3 as a dashed line. Both on a log scale; a layer whose ratio
+    stays far below the line barely learns, one far above it is thrown about.
+
+    Parameters
+    ----------
+    history : History
+        From ``train(..., diagnostics=True)``, which fills ``history.grad_norm``
+        and ``history.update_ratio``.
+    axes : sequence of two matplotlib Axes, optional
+        Where to draw; by default a new figure with two axes side by side.
+
+    Returns
+    -------
+    sequence of two Axes
+
+    Raises
+    ------
+    ValueError
+        If ``history`` holds no diagnostics.
+    """
+    import matplotlib.pyplot as plt
+    if not history.grad_norm or not history.update_ratio:
+        raise ValueError("history has no diagnostics (history.grad_norm is empty). Train "
+                         "with train(model, X, y, epochs, diagnostics=True) to record them.")
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for name, norms in history.grad_norm.items():
+        epochs = np.arange(1, len(norms) + 1)
+        label = f"$W_{name[1:]}$"
+        axes[0].plot(epochs, norms, label=label)
+        axes[1].plot(epochs, history.update_ratio[name], label=label)
+    axes[1].axhline(1e-3, color="k", ls="--", lw=1, label="1e-3")
+    axes[0].set(xlabel="epoch", ylabel=r"mean $\|\partial L / \partial W\|$",
+                title="Gradient norm per layer", yscale="log")
+    axes[1].set(xlabel="epoch", ylabel=r"mean $\|\Delta W\| \,/\, \|W\|$",
+                title="Update-to-weight ratio", yscale="log")
+    for ax in axes:
+        ax.legend(fontsize=8)
+    return axes
+
 # =============================================================================
 # Widgets (ipywidgets is imported here only)
 # =============================================================================
@@ -2515,16 +2575,12 @@ def playground_run(dataset="linear", lr=0.1, hidden_size=(5, 10), activation="si
     so engines that round differently (numba, numpy) part ways there too. The
     default of 150 epochs stays on the reproducible side.
     """
-    data_seq, init_seq, shuffle_seq = np.random.SeedSequence(seed).spawn(3)
-    X, y = load_dataset(dataset, seed=data_seq)
-    model = Model(hidden_size, lr=lr, momentum=momentum, activation=activation,
-                  output_activation=output_activation, seed=init_seq)
-    model.seed = seed
+    config = RunConfig(dataset=dataset, hidden_size=hidden_size, lr=lr, momentum=momentum,
+                       activation=activation, output_activation=output_activation,
+                       epochs=epochs, batch_size=batch_size, seed=seed)
+    X, y, model, shuffle_seq = _prepare_run(config)
     hook = None if callback is None else (lambda epoch, history: callback(model, X, y, history))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)   # reported by history.diverged_at
-        history = train(model, X, y, epochs, batch_size=batch_size, seed=shuffle_seq,
-                        engine=engine, callback=hook)
+    history = _train_run(config, X, y, model, shuffle_seq, engine, False, hook)
     return model, X, y, history
 
 
