@@ -1185,6 +1185,7 @@ def train(model, X, y, epochs, batch_size=1, shuffle=False, lr_decay=1.0, seed=N
     batch_size = _check_positive_int(batch_size, "batch_size", "batch_size=1")
     lr_decay = _check_real(lr_decay, "lr_decay", 0.0, math.inf, True, "lr_decay=1.0")
     engine = _check_choice(engine, "engine", ("auto", *ENGINES))
+    diagnostics = _check_choice(diagnostics, "diagnostics", (False, True))
     if engine == "auto":
         engine = "numba" if "numba" in ENGINES else "numpy"
     if engine == "numba" and (diagnostics or not _numba_can_train(model)):
