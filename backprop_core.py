@@ -586,8 +586,8 @@ class Model:
     def _step(self, grads):
         if self.optimizer == "adam":
             self.t += 1
-            correction1 = 1.0 - ADAM_BETA1 ** self.t
-            correction2 = 1.0 - ADAM_BETA2 ** self.t
+            correction1 = 1.0 - _nb_powi(ADAM_BETA1, self.t)    # 1 - beta1^t
+            correction2 = 1.0 - _nb_powi(ADAM_BETA2, self.t)
         for name in PARAM_NAMES:
             theta, g = getattr(self, name), grads[name]
             if self.optimizer == "momentum":        # the listing's rule
@@ -857,13 +857,88 @@ _OPT_STATE = {"momentum": ("v_",), "sgd": (), "adam": ("m_", "s_")}
 _FLAT_ORDER = ("w1", "b1", "b2", "w3", "b3", "w2")              # w2, the largest, last
 
 
+# -- portable elementary functions ---------------------------------------------
+# libm's exp, tanh and log1p pick an implementation for the CPU at load time
+# (glibc has FMA variants), so their last bit may differ between machines. A
+# chaotic run (lr 0.1, momentum 0.9) turns one such bit into another table.
+# The engine therefore computes them here, from + - * / alone, which IEEE 754
+# rounds the same way everywhere; numba is compiled without fastmath, so LLVM
+# neither reorders nor fuses (FMA) them.
+
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e+00
+_EXP_P = (1.66666666666666019037e-01, -2.77777777770155933842e-03,
+          6.61375632143793436117e-05, -1.65339022054652515390e-06,
+          4.13813679705723846039e-08)
+
+
+def _nb_exp(x):
+    """e^x within 1 ulp, by fdlibm's method (k ln2 + r, a rational in r)."""
+    if x != x:                                  # NaN
+        return x
+    if x > 709.782712893384:
+        return math.inf
+    if x < -745.1332191019412:
+        return 0.0
+    k = int(_INV_LN2 * x + (0.5 if x >= 0.0 else -0.5))     # x = k ln2 + r, |r| <= ln2 / 2
+    hi = x - k * _LN2_HI
+    lo = k * _LN2_LO
+    r = hi - lo
+    t = r * r
+    c = r - t * (_EXP_P[0] + t * (_EXP_P[1] + t * (_EXP_P[2] + t * (_EXP_P[3]
+                                                                    + t * _EXP_P[4]))))
+    e_r = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)           # e^r
+    return math.ldexp(e_r, k)                   # e_r 2^k, exact (a power of two)
+
+
+def _nb_log1p(u):
+    """log(1 + u) for u in [0, 1], as 2 atanh(s), s = u / (2 + u) <= 1/3."""
+    s = u / (2.0 + u)
+    s2 = s * s
+    total = 0.0
+    for i in range(19, 0, -1):                  # s^2 <= 1/9: 19 terms reach 1e-19
+        total = total * s2 + 1.0 / (2 * i + 1)
+    return 2.0 * s * (1.0 + s2 * total)
+
+
+def _nb_tanh(z):
+    """tanh z: a Taylor series near 0, (1 - e^-2|z|) / (1 + e^-2|z|) elsewhere."""
+    if z != z:
+        return z
+    x = abs(z)
+    if x < 0.0625:                              # terms to z^21: error below 1e-26
+        x2 = x * x
+        t = x * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (
+            62.0 / 2835.0 + x2 * (-1382.0 / 155925.0 + x2 * (21844.0 / 6081075.0 + x2 * (
+                -929569.0 / 638512875.0 + x2 * (6404582.0 / 10854718875.0 + x2 * (
+                    -443861162.0 / 1856156927625.0 + x2 * 18888466084.0
+                    / 194896477400625.0))))))))))
+    elif x > 20.0:                              # tanh(20) rounds to 1
+        t = 1.0
+    else:
+        e = _nb_exp(-2.0 * x)
+        t = (1.0 - e) / (1.0 + e)
+    return t if z >= 0.0 else -t
+
+
+def _nb_powi(base, n):
+    """base ** n for an int n >= 0, by repeated squaring (Adam's beta^t)."""
+    result, power = 1.0, base
+    while n > 0:
+        if n & 1:
+            result *= power
+        power *= power
+        n >>= 1
+    return result
+
+
 def _nb_f(z, act):
     """Activation number ``act`` (see _ACT_CODES) of one number z."""
     if act == 0:                                # the stable formula of ``sigmoid``
-        e = math.exp(-abs(z))
+        e = _nb_exp(-abs(z))
         return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
     if act == 1:
-        return math.tanh(z)
+        return _nb_tanh(z)
     if act == 2:                                # like np.maximum: NaN stays NaN
         return z if (z > 0.0 or z != z) else 0.0
     return z
@@ -881,14 +956,12 @@ def _nb_der_f(a, act):
 
 
 def _nb_softplus(z):
-    """log(1 + e^z), computed as ``np.logaddexp(0.0, z)`` computes it."""
-    if z == 0.0:
-        return math.log(2.0)
-    if z < 0.0:
-        return math.log1p(math.exp(z))
+    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|), as ``np.logaddexp(0.0, z)``."""
+    if z != z:
+        return z
     if z > 0.0:
-        return z + math.log1p(math.exp(-z))
-    return z                                    # NaN
+        return z + _nb_log1p(_nb_exp(-z))
+    return _nb_log1p(_nb_exp(z))
 
 
 def _nb_forward(x0, x1, w1, b1, w2, b2, w3, b3, act, out, a1, z2, a2):
@@ -916,12 +989,20 @@ def _nb_forward(x0, x1, w1, b1, w2, b2, w3, b3, act, out, a1, z2, a2):
 def _nb_dot(a, w, j):
     """(a @ w.T)[j] = sum_k a[k] w[j, k], for a (l2,) and w (l1, l2).
 
-    Compiled with ``fastmath={"reassoc"}`` alone, so that the CPU adds four
-    terms at a time: the order of the sum changes (as in BLAS), not its rules
-    for NaN and inf.
+    Four partial sums, over k mod 4, added as (s0 + s1) + (s2 + s3) and then
+    the tail: the order is written here, so every CPU adds the same way, and
+    the four independent sums still let the CPU overlap its additions.
     """
-    total = 0.0
-    for k in range(a.shape[0]):
+    n = a.shape[0]
+    n4 = n - n % 4
+    s0 = s1 = s2 = s3 = 0.0
+    for k in range(0, n4, 4):
+        s0 += a[k] * w[j, k]
+        s1 += a[k + 1] * w[j, k + 1]
+        s2 += a[k + 2] * w[j, k + 2]
+        s3 += a[k + 3] * w[j, k + 3]
+    total = (s0 + s1) + (s2 + s3)
+    for k in range(n4, n):
         total += a[k] * w[j, k]
     return total
 
@@ -999,8 +1080,8 @@ def _nb_epochs(X, y, orders, lrs, batch_size, act, out, loss, opt, mu, t,
             c1 = c2 = 1.0
             if opt == 2:                        # Adam counts steps, not epochs
                 t += 1
-                c1 = 1.0 - ADAM_BETA1 ** float(t)
-                c2 = 1.0 - ADAM_BETA2 ** float(t)
+                c1 = 1.0 - _nb_powi(ADAM_BETA1, t)
+                c2 = 1.0 - _nb_powi(ADAM_BETA2, t)
             _nb_update(theta, v, m, s, grad, opt, lr, mu, c1, c2)
         total_loss = total_abs = 0.0            # _metrics, over the whole training set
         correct = 0
@@ -1023,8 +1104,8 @@ def _nb_epochs(X, y, orders, lrs, batch_size, act, out, loss, opt, mu, t,
     return epochs_run, t
 
 
-_NB_FUNCTIONS = ("_nb_f", "_nb_der_f", "_nb_softplus", "_nb_forward", "_nb_dot",
-                 "_nb_update", "_nb_epochs")
+_NB_FUNCTIONS = ("_nb_exp", "_nb_log1p", "_nb_tanh", "_nb_powi", "_nb_f", "_nb_der_f",
+                 "_nb_softplus", "_nb_forward", "_nb_dot", "_nb_update", "_nb_epochs")
 _nb_kernel = None
 
 
@@ -1035,9 +1116,8 @@ def _numba_kernel():
         import numba
         namespace = globals()
         for name in _NB_FUNCTIONS:              # each is replaced by its compiled twin
-            fastmath = {"reassoc"} if name == "_nb_dot" else False
             namespace[name] = numba.njit(namespace[name], cache=True, nogil=True,
-                                         error_model="numpy", fastmath=fastmath)
+                                         error_model="numpy", fastmath=False)
         _nb_kernel = namespace["_nb_epochs"]
     return _nb_kernel
 
@@ -1195,7 +1275,8 @@ def train(model, X, y, epochs, batch_size=1, shuffle=False, lr_decay=1.0, seed=N
     orders = (np.array([rng.permutation(n) for _ in range(epochs)]) if shuffle
               else np.tile(np.arange(n), (epochs, 1)))                   # (epochs, n)
     lr0 = model.lr
-    lrs = lr0 * lr_decay ** np.maximum(np.arange(epochs) - 1, 0)         # (epochs,)
+    # lr0 lr_decay^max(0, e-2), by repeated products: np.power may differ by CPU
+    lrs = lr0 * np.cumprod(np.r_[1.0, 1.0, np.full(max(epochs - 2, 0), lr_decay)])[:epochs]
     history = History(engine=engine)
     run = ENGINES[engine]
     if diagnostics:
