@@ -54,9 +54,9 @@ def pyplot_uses(function, functions, seen=None):
     seen.add(function.name)
     found = []
     for node in ast.walk(function):
-        if isinstance(node, ast.Name) and node.id in {"plt", "pyplot"}:
-            found.append(f"{function.name}, line {node.lineno}")
-        elif isinstance(node, ast.Attribute) and node.attr == "pyplot":
+        names_pyplot = (isinstance(node, ast.Name) and node.id in {"plt", "pyplot"}
+                        or isinstance(node, ast.Attribute) and node.attr == "pyplot")
+        if names_pyplot:
             found.append(f"{function.name}, line {node.lineno}")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id in functions \
