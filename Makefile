@@ -6,12 +6,18 @@ STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8888
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 NBVAL_ARGS := $(if $(NOTEBOOKS),--nbval $(NOTEBOOKS) --nbval-sanitize-with notebooks/sanitize.cfg)
+# An older x86-64 CPU, emulated: numba compiles for a generic CPU (no AVX, no FMA) and
+# OpenBLAS uses its Haswell kernels. The notebooks must print the same numbers there.
+OLD_CPU := NUMBA_CPU_NAME=generic OPENBLAS_CORETYPE=Haswell NUMBA_CACHE_DIR=$(VENV)/numba-cache-generic
 
-.PHONY: help venv lab test e2e lint notebooks student clean
+.PHONY: help venv lab test unit nbval nbval-old-cpu e2e lint notebooks student clean
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (PORT=8888 by default)"
-	@echo "make test       ruff, the unit and browser tests, strict nbval on every notebook"
+	@echo "make test       ruff, the unit and browser tests, strict nbval on every notebook,"
+	@echo "                here and on an emulated older CPU"
+	@echo "make unit       only ruff and the unit tests (about 2 minutes)"
+	@echo "make nbval      only strict nbval on every notebook; nbval-old-cpu: emulated old CPU"
 	@echo "make e2e        only the browser tests: the widgets in JupyterLab and Chromium"
 	@echo "make notebooks  re-execute every notebook in place, saving its outputs"
 	@echo "make student    write the student edition, solutions stubbed, to notebooks/student/"
@@ -35,6 +41,16 @@ lint: venv
 
 test: lint
 	$(BIN)/python -m pytest tests $(NBVAL_ARGS)
+	$(OLD_CPU) $(BIN)/python -m pytest -p no:cacheprovider $(NBVAL_ARGS)
+
+unit: lint
+	$(BIN)/python -m pytest tests --ignore=tests/e2e
+
+nbval: venv
+	$(BIN)/python -m pytest $(NBVAL_ARGS)
+
+nbval-old-cpu: venv
+	$(OLD_CPU) $(BIN)/python -m pytest -p no:cacheprovider $(NBVAL_ARGS)
 
 # Needs /usr/bin/chromium (apt-get install chromium); skipped without it
 # unless BACKPROP_E2E_REQUIRED=1. Failures keep screenshots in test-artifacts/e2e/.

@@ -34,6 +34,7 @@ import time
 import numpy as np
 
 import backprop_core as bc
+from workbook import experiments
 
 HIDDEN_SIZES = [(5, 10), (64, 128), (512, 32)]
 N = 100
@@ -243,7 +244,7 @@ def main(argv=None):
             print(f"{str(hidden_size):>10}  {batch_size:>5}  {numpy_:9.3f}  {numba_:9.3f}  "
                   f"{numpy_ / numba_:10.1f}x")
 
-    seconds = best_of(repeats, lambda: bc.run_experiment(engine="numba"))
+    seconds = best_of(repeats, lambda: experiments.run_experiment(engine="numba"))
     print(f"\nPlayground default, run_experiment() (linear, (5, 10), lr 0.1, 1000 epochs, "
           f"numba): {seconds:.3f} s")
 

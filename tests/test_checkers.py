@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import backprop_core as bc
+from workbook import checks
 
 PARAMS = ("w1", "b1", "w2", "b2", "w3", "b3")
 
@@ -163,9 +164,9 @@ def returns_none(*args):
     return None
 
 
-CHECKERS = {"der_sigmoid": bc.check_der_sigmoid, "forward": bc.check_forward,
-            "gradients": bc.check_gradients, "step": bc.check_step,
-            "gradient_check": bc.check_gradient_check}
+CHECKERS = {"der_sigmoid": checks.check_der_sigmoid, "forward": checks.check_forward,
+            "gradients": checks.check_gradients, "step": checks.check_step,
+            "gradient_check": checks.check_gradient_check}
 
 SOLUTIONS = {"der_sigmoid": [der_sigmoid],
              "forward": [forward],
@@ -195,14 +196,14 @@ def test_solution_passes_with_one_line(capsys, exercise, fn):
 @pytest.mark.parametrize("rule, note", [("negative velocity", "opposite sign"),
                                         ("lr outside", "learning rate out of the velocity")])
 def test_equivalent_momentum_forms_pass_with_a_note(capsys, rule, note):
-    ok, out = verdict(capsys, bc.check_step, make_step(rule))
+    ok, out = verdict(capsys, checks.check_step, make_step(rule))
     assert ok, out
     assert note in out
 
 
 def test_a_more_accurate_step_is_not_a_mistake(capsys):
     """Central differences with a smaller step than asked are still right."""
-    ok, out = verdict(capsys, bc.check_gradient_check,
+    ok, out = verdict(capsys, checks.check_gradient_check,
                       lambda f, x, eps: numerical_gradient(f, x, 1e-6))
     assert ok, out
 
@@ -237,7 +238,7 @@ def test_returning_none_asks_for_a_return(capsys, exercise):
 
 
 def test_step_returning_a_new_model_is_caught(capsys):
-    ok, out = verdict(capsys, bc.check_step, lambda model, grads: model.copy())
+    ok, out = verdict(capsys, checks.check_step, lambda model, grads: model.copy())
     assert not ok
     assert "the model did not change" in out and "returned a Model" in out
 
@@ -255,7 +256,7 @@ def test_shape_error_in_the_student_code_gets_the_shapes_hint(capsys):
         a2 = sigma(a1 @ model.w2.T + model.b2)
         return sigma(a2 @ model.w3 + model.b3)
 
-    ok, out = verdict(capsys, bc.check_forward, forward_transposed)
+    ok, out = verdict(capsys, checks.check_forward, forward_transposed)
     assert not ok
     assert "a transposed matrix: you used w2.T" in out      # the square case comes first
 
@@ -333,7 +334,7 @@ def test_typical_mistake_is_rejected_and_named(capsys, exercise, fn, diagnosis):
 
 
 def test_wrong_gradients_say_which_and_by_how_much(capsys):
-    ok, out = verdict(capsys, bc.check_gradients,
+    ok, out = verdict(capsys, checks.check_gradients,
                       lambda m, X, y: backward(m, X, y, no_der=(1,)))
     assert not ok
     lines = out.splitlines()
@@ -348,7 +349,7 @@ def test_wrong_gradients_say_which_and_by_how_much(capsys):
 
 def test_unrecognised_mistake_still_points_at_the_first_wrong_gradient(capsys):
     """Two mistakes at once match no single diagnosis: the report falls back."""
-    ok, out = verdict(capsys, bc.check_gradients,
+    ok, out = verdict(capsys, checks.check_gradients,
                       lambda m, X, y: backward(m, X, y, no_der=(1,), half=False))
     assert not ok
     assert "the first wrong gradient, going back from the loss, is dw3" in out
@@ -361,7 +362,7 @@ def test_batch_of_one_cannot_tell_sum_from_mean_but_larger_batches_do(capsys):
     wrong = backward(model, X, y, mean=False)
     right = model.gradients(X, y)
     assert all(np.allclose(wrong[k], right[k]) for k in PARAMS)
-    ok, _ = verdict(capsys, bc.check_gradients, lambda m, X, y: backward(m, X, y, mean=False))
+    ok, _ = verdict(capsys, checks.check_gradients, lambda m, X, y: backward(m, X, y, mean=False))
     assert not ok
 
 
@@ -370,7 +371,7 @@ def test_in_place_der_sigmoid_is_caught(capsys):
         y *= 1 - y
         return y
 
-    ok, out = verdict(capsys, bc.check_der_sigmoid, der_in_place)
+    ok, out = verdict(capsys, checks.check_der_sigmoid, der_in_place)
     assert not ok
     assert "changed its argument y in place" in out
 
@@ -381,7 +382,7 @@ def test_gradients_that_update_the_model_are_caught(capsys):
         model.step(grads)
         return grads
 
-    ok, out = verdict(capsys, bc.check_gradients, gradients_and_step)
+    ok, out = verdict(capsys, checks.check_gradients, gradients_and_step)
     assert not ok
     assert "your function changed model.w1" in out
 
@@ -393,7 +394,7 @@ def test_velocities_kept_elsewhere_are_caught(capsys):
             store[name] = model.momentum * store.get(name, 0.0) + model.lr * grads[name]
             setattr(model, name, getattr(model, name) - store[name])
 
-    ok, out = verdict(capsys, bc.check_step, step_without_v)
+    ok, out = verdict(capsys, checks.check_step, step_without_v)
     assert not ok
     assert "model.v_w1 ... model.v_b3 stay zero" in out
 

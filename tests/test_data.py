@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import backprop_core as bc
+from workbook import datasets
 
 
 def lab_xor_easy():
@@ -128,19 +129,19 @@ def test_xor_is_fixed():
 
 
 def test_load_dataset_linear():
-    X, y = bc.load_dataset("linear", n=30, seed=9)
+    X, y = datasets.load_dataset("linear", n=30, seed=9)
     X_ref, y_ref = bc.generate_linear(30, seed=9)
     np.testing.assert_array_equal(X, X_ref)
     np.testing.assert_array_equal(y, y_ref)
 
 
 def test_load_dataset_linear_default_n():
-    X, _ = bc.load_dataset("linear", seed=0)
+    X, _ = datasets.load_dataset("linear", seed=0)
     assert X.shape == (100, 2)
 
 
 def test_load_dataset_xor_ignores_n_and_seed():
-    X, y = bc.load_dataset("xor", n=5, seed=1)
+    X, y = datasets.load_dataset("xor", n=5, seed=1)
     X_lab, y_lab = lab_xor_easy()
     np.testing.assert_array_equal(X, X_lab)
     np.testing.assert_array_equal(y, y_lab)

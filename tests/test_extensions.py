@@ -4,7 +4,7 @@ Oracles: a forward and backward pass written out again here (``hand_gradients``)
 optimizer's update rule written out from its equations, central finite differences
 (``gradient_check``), sample statistics of the initial weights against the formula's
 standard deviation, and a hand loop of ``gradients`` + ``step`` that measures the norms
-``train(..., diagnostics=True)`` records. tests/test_model.py already steps each optimizer
+``workbook.diagnostics.train`` records. tests/test_model.py already steps each optimizer
 by hand through ``Model.step`` with random gradients; here the steps go through ``train``,
 with real gradients, in both engines.
 """
@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import backprop_core as bc
+from workbook import diagnostics, experiments, plots
 
 WEIGHTS = ("w1", "w2", "w3")
 ENGINES = ["numpy"] + (["numba"] if "numba" in bc.ENGINES else [])
@@ -287,17 +288,18 @@ def hand_health(m, X, y, epochs, batch_size, lr_decay=1.0):
 ])
 def test_diagnostics_equal_a_hand_loop(optimizer, batch_size, lr_decay, data):
     X, y = data
-    m = bc.Model((3, 5), lr=0.1 if optimizer != "adam" else 0.01, seed=5, optimizer=optimizer,
-                 activation="tanh")
-    ref = m.copy()
-    history = bc.train(m, X, y, epochs=4, batch_size=batch_size, lr_decay=lr_decay,
-                       diagnostics=True)
+    options = dict(lr=0.1 if optimizer != "adam" else 0.01, seed=5, optimizer=optimizer,
+                   activation="tanh")
+    m, ref = diagnostics.WatchedModel((3, 5), **options), bc.Model((3, 5), **options)
+    history, health = diagnostics.train(m, X, y, epochs=4, batch_size=batch_size,
+                                        lr_decay=lr_decay)
     norms, ratios = hand_health(ref, X, y, 4, batch_size, lr_decay)
-    assert set(history.grad_norm) == set(history.update_ratio) == set(WEIGHTS)
+    assert history.engine == "numpy"
+    assert set(health.grad_norm) == set(health.update_ratio) == set(WEIGHTS)
     for k in WEIGHTS:
-        np.testing.assert_allclose(history.grad_norm[k], norms[k], rtol=1e-12, err_msg=k)
-        np.testing.assert_allclose(history.update_ratio[k], ratios[k], rtol=1e-12, err_msg=k)
-        assert all(v > 0 for v in history.grad_norm[k] + history.update_ratio[k])
+        np.testing.assert_allclose(health.grad_norm[k], norms[k], rtol=1e-12, err_msg=k)
+        np.testing.assert_allclose(health.update_ratio[k], ratios[k], rtol=1e-12, err_msg=k)
+        assert all(v > 0 for v in health.grad_norm[k] + health.update_ratio[k])
     for k in bc.PARAM_NAMES:
         np.testing.assert_allclose(getattr(m, k), getattr(ref, k), rtol=1e-12, atol=1e-15)
 
@@ -305,23 +307,23 @@ def test_diagnostics_equal_a_hand_loop(optimizer, batch_size, lr_decay, data):
 def test_sgd_update_ratio_is_lr_times_grad_norm_over_weight_norm(data):
     """For one full-batch SGD step ||dW_step|| = lr ||dL/dW||: the two diagnostics agree."""
     X, y = data
-    m = bc.Model((3, 5), lr=0.2, seed=6, optimizer="sgd")
+    m = diagnostics.WatchedModel((3, 5), lr=0.2, seed=6, optimizer="sgd")
     weight_norms = {k: np.linalg.norm(getattr(m, k)) for k in WEIGHTS}
-    history = bc.train(m, X, y, epochs=1, batch_size=len(X), diagnostics=True)
+    _, health = diagnostics.train(m, X, y, epochs=1, batch_size=len(X))
     for k in WEIGHTS:
-        assert history.update_ratio[k][0] == pytest.approx(
-            0.2 * history.grad_norm[k][0] / weight_norms[k], rel=1e-12)
+        assert health.update_ratio[k][0] == pytest.approx(
+            0.2 * health.grad_norm[k][0] / weight_norms[k], rel=1e-12)
 
 
 @pytest.mark.parametrize("engine", ["auto", *ENGINES])
 def test_diagnostics_run_the_numpy_engine_and_change_no_number(engine, data):
     X, y = data
-    m = bc.Model((4, 6), lr=0.05, seed=8, optimizer="adam", loss="bce")
-    plain, watched = m.copy(), m.copy()
+    options = dict(lr=0.05, seed=8, optimizer="adam", loss="bce")
+    plain, watched = bc.Model((4, 6), **options), diagnostics.WatchedModel((4, 6), **options)
     h_plain = bc.train(plain, X, y, epochs=6, batch_size=3, shuffle=True, seed=1,
                        engine="numpy")
-    h_watched = bc.train(watched, X, y, epochs=6, batch_size=3, shuffle=True, seed=1,
-                         engine=engine, diagnostics=True)
+    h_watched, health = diagnostics.train(watched, X, y, epochs=6, batch_size=3, shuffle=True,
+                                          seed=1, engine=engine)
     assert h_watched.engine == "numpy"
     for field in ("loss", "accuracy", "mae", "lr"):
         assert getattr(h_watched, field) == getattr(h_plain, field), field
@@ -329,8 +331,7 @@ def test_diagnostics_run_the_numpy_engine_and_change_no_number(engine, data):
         for k in bc.PARAM_NAMES:
             np.testing.assert_array_equal(getattr(watched, prefix + k), getattr(plain, prefix + k))
     assert watched.t == plain.t
-    assert all(len(h_watched.grad_norm[k]) == 6 for k in WEIGHTS)
-    assert h_plain.grad_norm == {} and h_plain.update_ratio == {}
+    assert all(len(health.grad_norm[k]) == 6 for k in WEIGHTS)
 
 
 def test_without_diagnostics_the_fast_engine_still_runs(data):
@@ -342,20 +343,32 @@ def test_without_diagnostics_the_fast_engine_still_runs(data):
 
 def test_diagnostics_keep_one_entry_per_epoch_when_training_diverges():
     X, y = bc.generate_linear(20, seed=0)
-    m = bc.Model((8, 8), lr=50.0, activation="none", output_activation="none", seed=0)
+    m = diagnostics.WatchedModel((8, 8), lr=50.0, activation="none", output_activation="none",
+                                 seed=0)
     with pytest.warns(RuntimeWarning, match="training diverged"):
-        history = bc.train(m, X * 100, y, epochs=50, diagnostics=True)
+        history, health = diagnostics.train(m, X * 100, y, epochs=50)
     assert history.diverged_at is not None and history.epochs == history.diverged_at < 50
     for k in WEIGHTS:
-        assert len(history.grad_norm[k]) == len(history.update_ratio[k]) == history.epochs
+        assert len(health.grad_norm[k]) == len(health.update_ratio[k]) == history.epochs
 
 
 def test_diagnostics_over_several_calls_are_per_call(data):
     X, y = data
-    m = bc.Model((3, 4), seed=0)
-    first = bc.train(m, X, y, epochs=2, diagnostics=True)
-    second = bc.train(m, X, y, epochs=3, diagnostics=True)
+    m = diagnostics.WatchedModel((3, 4), seed=0)
+    _, first = diagnostics.train(m, X, y, epochs=2)
+    _, second = diagnostics.train(m, X, y, epochs=3, batch_size=4)
     assert [len(first.grad_norm["w1"]), len(second.grad_norm["w1"])] == [2, 3]
+    ref = bc.Model((3, 4), seed=0)
+    bc.train(ref, X, y, epochs=2)
+    norms, _ = hand_health(ref, X, y, 3, 4)
+    np.testing.assert_allclose(second.grad_norm["w1"], norms["w1"], rtol=1e-12)
+
+
+def test_diagnostics_train_needs_a_watched_model(data):
+    X, y = data
+    with pytest.raises(TypeError, match=r"model must be a workbook.diagnostics.WatchedModel, "
+                                        r"got Model\. Build it as WatchedModel"):
+        diagnostics.train(bc.Model((3, 4)), X, y, epochs=2)
 
 
 # -- plot_health -----------------------------------------------------------------------------
@@ -364,16 +377,16 @@ def test_diagnostics_over_several_calls_are_per_call(data):
 def test_plot_health_draws_each_layer_and_the_reference(data):
     plt = pytest.importorskip("matplotlib.pyplot")
     X, y = data
-    history = bc.train(bc.Model((3, 4), seed=0), X, y, epochs=5, diagnostics=True)
-    axes = bc.plot_health(history)
+    _, health = diagnostics.train(diagnostics.WatchedModel((3, 4), seed=0), X, y, epochs=5)
+    axes = plots.plot_health(health)
     try:
         norm_lines, ratio_lines = axes[0].get_lines(), axes[1].get_lines()
         assert len(norm_lines) == 3 and len(ratio_lines) == 4
         for line, k in zip(norm_lines, WEIGHTS, strict=True):
             np.testing.assert_array_equal(line.get_xdata(), np.arange(1, 6))
-            np.testing.assert_array_equal(line.get_ydata(), history.grad_norm[k])
+            np.testing.assert_array_equal(line.get_ydata(), health.grad_norm[k])
         for line, k in zip(ratio_lines[:3], WEIGHTS, strict=True):
-            np.testing.assert_array_equal(line.get_ydata(), history.update_ratio[k])
+            np.testing.assert_array_equal(line.get_ydata(), health.update_ratio[k])
         np.testing.assert_array_equal(ratio_lines[3].get_ydata(), [1e-3, 1e-3])
         assert axes[0].get_yscale() == axes[1].get_yscale() == "log"
     finally:
@@ -383,21 +396,23 @@ def test_plot_health_draws_each_layer_and_the_reference(data):
 def test_plot_health_draws_on_given_axes(data):
     plt = pytest.importorskip("matplotlib.pyplot")
     X, y = data
-    history = bc.train(bc.Model((3, 4), seed=0), X, y, epochs=2, diagnostics=True)
+    _, health = diagnostics.train(diagnostics.WatchedModel((3, 4), seed=0), X, y, epochs=2)
     fig, axes = plt.subplots(2, 2)
     try:
-        assert list(bc.plot_health(history, axes[1])) == list(axes[1])
+        assert list(plots.plot_health(health, axes[1])) == list(axes[1])
         assert not axes[0, 0].get_lines() and len(axes[1, 0].get_lines()) == 3
     finally:
         plt.close(fig)
 
 
-def test_plot_health_needs_diagnostics(data):
+def test_plot_health_needs_a_health(data):
     pytest.importorskip("matplotlib")
     X, y = data
     history = bc.train(bc.Model((3, 4), seed=0), X, y, epochs=2)
-    with pytest.raises(ValueError, match=r"history has no diagnostics.*diagnostics=True"):
-        bc.plot_health(history)
+    with pytest.raises(ValueError, match=r"health must be a workbook.diagnostics.Health with "
+                                         r"values, got History\. Train with "
+                                         r"workbook.diagnostics.train"):
+        plots.plot_health(history)
 
 
 # -- bad input for each new option ------------------------------------------------------------
@@ -431,12 +446,12 @@ def test_bad_choice_in_model(parameter, value):
                          ids=[f"{p}={v!r}" for p, v in BAD_CHOICES[::3]])
 def test_bad_choice_in_run_experiment(parameter, value):
     with pytest.raises(ValueError, match=choice_message(parameter, value)):
-        bc.run_experiment(epochs=1, **{parameter: value})
+        experiments.run_experiment(epochs=1, **{parameter: value})
 
 
 def test_bce_without_a_sigmoid_output_in_run_experiment():
     with pytest.raises(ValueError, match=r"loss='bce' needs output_activation='sigmoid'"):
-        bc.run_experiment(epochs=1, loss="bce", output_activation="none")
+        experiments.run_experiment(epochs=1, loss="bce", output_activation="none")
 
 
 @pytest.mark.parametrize("key, value", [("optimizer", "rmsprop"), ("loss", "hinge"),

@@ -22,6 +22,7 @@ spec.loader.exec_module(make_student)
 
 DER_SIGMOID = '''\
 import backprop_core as bc
+from workbook import checks
 
 
 def der_sigmoid(y):
@@ -49,7 +50,7 @@ def step(model, grads):
 
 def synthetic_notebook():
     """A notebook with three exercises, outputs, and metadata to be dropped."""
-    check = new_code_cell("ok = bc.check_der_sigmoid(der_sigmoid)\nprint(ok)",
+    check = new_code_cell("ok = checks.check_der_sigmoid(der_sigmoid)\nprint(ok)",
                           execution_count=3, metadata={"tags": ["exercise-check"],
                                                        "execution": {"iopub": "12:00"}})
     check.outputs = [new_output("stream", name="stdout", text="✓ check_der_sigmoid: ...\nTrue\n")]

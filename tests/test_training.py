@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import backprop_core as bc
+from workbook import experiments
 
 ENGINE = "numpy"
 
@@ -332,13 +333,13 @@ def test_gradient_check_catches_a_broken_gradient(monkeypatch, data):
 # -- experiments ----------------------------------------------------------------------------
 
 
-SMALL = bc.RunConfig(hidden_size=(3, 4), epochs=4, n=20)
+SMALL = experiments.RunConfig(hidden_size=(3, 4), epochs=4, n=20)
 
 
 def test_run_experiment_uses_its_config():
-    config = bc.RunConfig(dataset="xor", hidden_size=(4, 3), lr=0.3, epochs=5, lr_decay=0.9,
-                          momentum=0.5, seed=2)
-    model, history, row = bc.run_experiment(config, engine=ENGINE)
+    config = experiments.RunConfig(dataset="xor", hidden_size=(4, 3), lr=0.3, epochs=5,
+                                   lr_decay=0.9, momentum=0.5, seed=2)
+    model, history, row = experiments.run_experiment(config, engine=ENGINE)
     assert model.hidden_size == (4, 3) and model.lr == 0.3 and model.momentum == 0.5
     assert history.epochs == 5 and history.engine == "numpy"
     assert history.lr == pytest.approx([0.3, 0.3, 0.27, 0.243, 0.2187])
@@ -353,20 +354,21 @@ def test_run_experiment_uses_its_config():
 
 
 def test_run_experiment_overrides():
-    _, history, row = bc.run_experiment(SMALL, engine=ENGINE, lr=0.05, epochs=2, seed=3)
+    _, history, row = experiments.run_experiment(SMALL, engine=ENGINE, lr=0.05, epochs=2, seed=3)
     assert (row["lr"], row["epochs"], row["seed"], row["hidden_size"]) == (0.05, 2, 3, (3, 4))
     assert history.epochs == 2 and history.lr == [0.05, 0.05]
     assert SMALL.lr == 0.1                                   # the config itself is unchanged
 
 
 def test_run_experiment_default_config():
-    model, history, row = bc.run_experiment(engine=ENGINE, epochs=2)
+    model, history, row = experiments.run_experiment(engine=ENGINE, epochs=2)
     assert model.hidden_size == (5, 10) and row["dataset"] == "linear" and row["n"] == 100
     assert history.epochs == 2
 
 
 def test_run_experiment_is_deterministic_per_seed():
-    rows = [bc.run_experiment(SMALL, engine=ENGINE, seed=s, shuffle=True)[2] for s in (0, 0, 1)]
+    rows = [experiments.run_experiment(SMALL, engine=ENGINE, seed=s, shuffle=True)[2]
+            for s in (0, 0, 1)]
     assert rows[0] == rows[1]
     assert rows[0]["final_loss"] != rows[2]["final_loss"]
 
@@ -374,7 +376,7 @@ def test_run_experiment_is_deterministic_per_seed():
 def test_run_experiment_records_divergence():
     with warnings.catch_warnings():
         warnings.simplefilter("error")           # recorded in the row, not warned
-        _, history, row = bc.run_experiment(SMALL, engine=ENGINE, activation="none",
+        _, history, row = experiments.run_experiment(SMALL, engine=ENGINE, activation="none",
                                             output_activation="none", lr=0.01, lr_decay=2.0,
                                             epochs=100)
     assert row["diverged_at"] == history.diverged_at is not None
@@ -383,20 +385,21 @@ def test_run_experiment_records_divergence():
 
 def test_sweep_rows_equal_single_runs():
     grid = {"lr": [0.1, 0.5], "hidden_size": [(2, 2), (3, 4)]}
-    rows = bc.sweep(grid, seeds=[0, 1], base=SMALL, engine=ENGINE)
+    rows = experiments.sweep(grid, seeds=[0, 1], base=SMALL, engine=ENGINE)
     assert len(rows) == 2 * 2 * 2
     keys = [(r["lr"], r["hidden_size"], r["seed"]) for r in rows]
     assert sorted(keys) == sorted((lr, hs, s) for lr in grid["lr"]
                                   for hs in grid["hidden_size"] for s in (0, 1))
     for row in rows:
-        single = bc.run_experiment(SMALL, engine=ENGINE, lr=row["lr"],
+        single = experiments.run_experiment(SMALL, engine=ENGINE, lr=row["lr"],
                                    hidden_size=row["hidden_size"], seed=row["seed"])[2]
         assert row == single
 
 
 def test_sweep_default_seeds():
-    rows = bc.sweep({"lr": [0.1]}, base=bc.RunConfig(hidden_size=(2, 2), epochs=1, n=10),
-                    engine=ENGINE)
+    rows = experiments.sweep({"lr": [0.1]},
+                             base=experiments.RunConfig(hidden_size=(2, 2), epochs=1, n=10),
+                             engine=ENGINE)
     assert [r["seed"] for r in rows] == [0, 1, 2, 3, 4]
 
 
@@ -413,7 +416,7 @@ def fake_rows():
 
 def test_summarize_mean_and_std():
     rows = fake_rows()
-    summary = bc.summarize(rows, by=("lr",))
+    summary = experiments.summarize(rows, by=("lr",))
     assert [s["lr"] for s in summary] == [0.1, 0.01]          # first-appearance order
     for s in summary:
         members = [r for r in rows if r["lr"] == s["lr"]]
@@ -426,9 +429,9 @@ def test_summarize_mean_and_std():
 
 
 def test_summarize_sweep_rows_by_two_fields():
-    rows = bc.sweep({"lr": [0.1, 0.5], "activation": ["sigmoid", "tanh"]}, seeds=[0, 1, 2],
+    rows = experiments.sweep({"lr": [0.1, 0.5], "activation": ["sigmoid", "tanh"]}, seeds=[0, 1, 2],
                     base=SMALL, engine=ENGINE)
-    summary = bc.summarize(rows, by=("lr", "activation"), metrics=("accuracy",))
+    summary = experiments.summarize(rows, by=("lr", "activation"), metrics=("accuracy",))
     assert len(summary) == 4
     for s in summary:
         values = [r["accuracy"] for r in rows
@@ -441,8 +444,8 @@ def test_summarize_sweep_rows_by_two_fields():
 
 def test_format_table():
     rows = fake_rows()
-    summary = bc.summarize(rows, by=("lr",))
-    table = bc.format_table(summary, by=("lr",), metrics=("mae", "accuracy"), digits=3)
+    summary = experiments.summarize(rows, by=("lr",))
+    table = experiments.format_table(summary, by=("lr",), metrics=("mae", "accuracy"), digits=3)
     lines = table.splitlines()
     assert len(lines) == 2 + len(summary)
     assert lines[0].split() == ["lr", "mae", "accuracy", "runs"]
@@ -461,5 +464,5 @@ def test_format_table():
 
 
 def test_format_table_of_no_rows():
-    table = bc.format_table([], by=("lr",))
+    table = experiments.format_table([], by=("lr",))
     assert table.splitlines()[0].split() == ["lr", "mae", "accuracy", "runs"]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import backprop_core as bc
+from workbook import datasets, experiments
 
 X_OK, Y_OK = bc.generate_linear(6, seed=0)
 
@@ -223,17 +224,17 @@ def test_generate_linear_n(n):
 def test_unknown_dataset(name):
     with pytest.raises(ValueError, match=rf"dataset must be one of \('linear', 'xor'.*\), got "
                                          rf"{name!r}"):
-        bc.load_dataset(name)
+        datasets.load_dataset(name)
 
 
 def test_unknown_dataset_in_run_experiment():
     with pytest.raises(ValueError, match="dataset must be one of"):
-        bc.run_experiment(dataset="moons", epochs=1, engine="numpy")
+        experiments.run_experiment(dataset="moons", epochs=1, engine="numpy")
 
 
 def test_unknown_config_field():
     with pytest.raises(TypeError, match="learning_rate"):
-        bc.run_experiment(learning_rate=0.1, epochs=1, engine="numpy")
+        experiments.run_experiment(learning_rate=0.1, epochs=1, engine="numpy")
 
 
 # -- step ---------------------------------------------------------------------------------------

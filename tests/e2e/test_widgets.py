@@ -78,7 +78,9 @@ import matplotlib.pyplot as plt
 import ipywidgets as widgets
 from IPython.display import display
 import backprop_core as bc
-X, y = bc.load_dataset("xor")"""
+from workbook import datasets, plots
+from workbook.widgets import hidden_size_sliders, lr_slider
+X, y = datasets.load_dataset("xor")"""
 
 SELFTEST_CELLS = {
     "works": """\
@@ -86,12 +88,12 @@ def show(lr, l1, l2):
     model = bc.Model(hidden_size=(l1, l2), lr=lr, seed=0)
     history = bc.train(model, X, y, epochs=50)
     fig, ax = plt.subplots(figsize=(3, 3))
-    bc.plot_decision_boundary(model, X, y, ax=ax, title=f"lr = {lr:.3g}, l1 = {l1}")
+    plots.plot_decision_boundary(model, X, y, ax=ax, title=f"lr = {lr:.3g}, l1 = {l1}")
     plt.show()
     print(f"lr = {lr:.4g}  l1 = {l1}  l2 = {l2}  loss = {history.loss[-1]:.4f}")
 
-lr = bc.lr_slider()
-l1, l2 = bc.hidden_size_sliders()
+lr = lr_slider()
+l1, l2 = hidden_size_sliders()
 display(widgets.VBox([lr, l1, l2]),
         widgets.interactive_output(show, {"lr": lr, "l1": l1, "l2": l2}))""",
     "raises": """\
@@ -101,7 +103,7 @@ def show(l1):
     plt.plot([0, 1], [0, l1])
     plt.show()
 
-l1, _ = bc.hidden_size_sliders()
+l1, _ = hidden_size_sliders()
 display(l1, widgets.interactive_output(show, {"l1": l1}))""",
     "blank": """\
 def show(lr):
@@ -111,7 +113,7 @@ def show(lr):
     plt.axis("off")
     plt.show()
 
-lr = bc.lr_slider()
+lr = lr_slider()
 display(lr, widgets.interactive_output(show, {"lr": lr}))""",
     "stale": """\
 def show(lr):
@@ -119,7 +121,7 @@ def show(lr):
     plt.show()
     print("lr = 0.1")
 
-lr = bc.lr_slider()
+lr = lr_slider()
 display(lr, widgets.interactive_output(show, {"lr": lr}))""",
 }
 

@@ -1,0 +1,12 @@
+"""The workbook's tools, above ``backprop_core``: one concern per module.
+
+Layers, each looking only down::
+
+    widgets  plots  checks  experiments  diagnostics  datasets   (the tools)
+                              backprop_core                       (the lab's math)
+                         engine  modelfile                        (numpy and numba only)
+
+``engine`` and ``modelfile`` import numpy (and numba) alone; ``backprop_core``
+reaches them lazily; every other module imports the core, never the reverse.
+This file imports nothing, so that ``import workbook.engine`` stays light.
+"""
