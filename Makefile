@@ -10,7 +10,7 @@ NBVAL_ARGS := $(if $(NOTEBOOKS),--nbval $(NOTEBOOKS) --nbval-sanitize-with noteb
 # OpenBLAS uses its Haswell kernels. The notebooks must print the same numbers there.
 OLD_CPU := NUMBA_CPU_NAME=generic OPENBLAS_CORETYPE=Haswell NUMBA_CACHE_DIR=$(VENV)/numba-cache-generic
 
-.PHONY: help venv lab test unit nbval nbval-old-cpu e2e lint notebooks student clean
+.PHONY: help venv lab test unit nbval nbval-old-cpu e2e lint notebooks student course clean
 
 help:
 	@echo "make lab        start JupyterLab on notebooks/ (PORT=8888 by default)"
@@ -20,7 +20,8 @@ help:
 	@echo "make nbval      only strict nbval on every notebook; nbval-old-cpu: emulated old CPU"
 	@echo "make e2e        only the browser tests: the widgets in JupyterLab and Chromium"
 	@echo "make notebooks  re-execute every notebook in place, saving its outputs"
-	@echo "make student    write the student edition, solutions stubbed, to notebooks/student/"
+	@echo "make student    write the student edition, solutions stubbed, to student/"
+	@echo "make course     lay out an nbgrader course for notebooks 01-04 in course/ (COURSE=...)"
 	@echo "make clean      remove .venv and caches"
 
 # Create .venv if missing and install the pinned requirements (again only when
@@ -61,9 +62,14 @@ notebooks: venv
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
 
-# The notebooks with every solution replaced by a stub, for handing out.
+# The notebooks with every solution replaced by nbgrader's stub, for handing out.
 student: venv
 	$(BIN)/python tools/make_student.py
+
+# An nbgrader course directory: source/backprop/ (notebooks 01-04) and nbgrader_config.py.
+COURSE ?= course
+course: venv
+	$(BIN)/python tools/make_student.py --course $(COURSE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -1,9 +1,9 @@
-"""Training speed: the lab's listing, the numpy reference and the numba engine.
+"""Training speed: the lab's listing, the numpy reference, the numba engine and two peers.
 
 Run by hand (pytest does not collect it)::
 
-    python tests/benchmark_training.py           # about a minute
-    python tests/benchmark_training.py --quick   # a few seconds
+    python tests/benchmark_training.py           # a few minutes
+    python tests/benchmark_training.py --quick   # about a minute
 
 It trains on the lab's linear set (n = 100 points), in one process, side by side:
 
@@ -12,33 +12,56 @@ It trains on the lab's linear set (n = 100 points), in one process, side by side
   sample per step, and the training loss and accuracy after every epoch;
 * "numpy": ``backprop_core.train(..., engine="numpy")``, the reference;
 * "numba": ``backprop_core.train(..., engine="numba")``, the compiled engine;
+* two optional peers, the same per-sample training written here in the lab's
+  equations, float64, measured only when installed (neither is in
+  requirements.txt; ``pip install torch jax jaxlib``):
+  "PyTorch", one thread, a Python loop over the samples of each epoch;
+  "JAX", the epochs as ``lax.scan`` over the samples, compiled by ``jax.jit``,
+  one thread (XLA_FLAGS below), its compile time left out;
 
-at hidden sizes (5, 10), (64, 128) and (512, 32), and prints microseconds per
-training sample (epochs x n) and the speed-ups. Batch sizes 10 and 100 compare
-numpy with numba only. It also times numba's first call, compiling into an empty
-cache and then loading from it, in fresh processes, and the playground's default
-run (``run_experiment()``: linear, (5, 10), lr 0.1, 1000 epochs).
+at hidden sizes (5, 10), (64, 128), (512, 32) and (512, 512), and prints
+microseconds per training sample (epochs x n) and the ratios. Every run ends
+each epoch with the loss over the training set, as the lab's training does.
+
+"limit" is what this machine could do at best: the floating-point operations
+of one step, 4 F + 4 P with F = 2 (2 l1 + l1 l2 + l2) for a forward pass (the
+step's forward, its backward at twice that, the epoch's metrics at one
+forward per sample) and P parameters (the momentum step), divided by the rate
+of a large float64 matrix product on one core, measured here (numpy's BLAS,
+one thread). "share" is limit / numba.
+
+It also times the engine with mini-batches, numba's first call in fresh
+processes (compiling into an empty cache, then loading from it), a small
+``experiments.sweep`` on one thread and on every core, and the playground's
+default run (``run_experiment()``: linear, (5, 10), lr 0.1, 1000 epochs).
 
 Each figure is the best of a few repeats, wall-clock time; on a busy machine
 the ratios are steadier than the absolute figures.
 """
 
 import argparse
+import importlib.util
 import os
 import platform
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
+# JAX, if installed, on one thread like the others; set before jax is imported
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
 
-import backprop_core as bc
-from workbook import experiments
+import numpy as np  # noqa: E402
 
-HIDDEN_SIZES = [(5, 10), (64, 128), (512, 32)]
+import backprop_core as bc  # noqa: E402
+from workbook import experiments  # noqa: E402
+
+HIDDEN_SIZES = [(5, 10), (64, 128), (512, 32), (512, 512)]
 N = 100
 LR = 0.01          # the lab's learning rate for its larger networks (Table 3)
+MOMENTUM = 0.9
 
 
 # -- the lab's listing ------------------------------------------------------------
@@ -137,6 +160,88 @@ def listing_train(model, X, y):
     return losses, accuracies
 
 
+# -- the peers: the same training in PyTorch and in JAX ------------------------------
+
+
+def initial_weights(hidden_size):
+    """The numba and numpy runs' starting weights, w1 ... b3, biases as vectors."""
+    model = bc.Model(hidden_size, lr=LR, seed=0)
+    return [getattr(model, k).ravel() if k.startswith("b") else getattr(model, k)
+            for k in bc.PARAM_NAMES]
+
+
+def torch_runner(hidden_size, X, y, epochs):
+    """A function that trains ``epochs`` epochs in PyTorch, one thread, eager."""
+    import torch
+    torch.set_num_threads(1)
+    start = [torch.tensor(w) for w in initial_weights(hidden_size)]
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+
+    def run():
+        w1, b1, w2, b2, w3, b3 = params = [w.clone() for w in start]
+        velocity = [torch.zeros_like(w) for w in start]
+        with torch.no_grad():
+            for _ in range(epochs):
+                for i in range(len(Xt)):
+                    x, target = Xt[i:i + 1], yt[i:i + 1]                # (1, 2), (1, 1)
+                    a1 = torch.sigmoid(x @ w1 + b1)
+                    a2 = torch.sigmoid(a1 @ w2 + b2)
+                    a3 = torch.sigmoid(a2 @ w3 + b3)
+                    dz3 = (a3 - target) * a3 * (1 - a3)
+                    dz2 = (dz3 @ w3.T) * a2 * (1 - a2)
+                    dz1 = (dz2 @ w2.T) * a1 * (1 - a1)
+                    grads = (x.T @ dz1, dz1[0], a1.T @ dz2, dz2[0], a2.T @ dz3, dz3[0])
+                    for p, v, g in zip(params, velocity, grads, strict=True):
+                        v.mul_(MOMENTUM).add_(g, alpha=LR)
+                        p.sub_(v)
+                a3 = torch.sigmoid(torch.sigmoid(torch.sigmoid(Xt @ w1 + b1) @ w2 + b2) @ w3 + b3)
+                float(torch.mean(0.5 * (a3 - yt) ** 2))
+                float(torch.mean(((a3 > 0.5) == (yt == 1)).double()))
+    return run
+
+
+def jax_runner(hidden_size, X, y, epochs):
+    """A function that trains ``epochs`` epochs in JAX: ``lax.scan`` over samples, jit."""
+    import jax
+    import jax.numpy as jnp
+    jax.config.update("jax_enable_x64", True)
+    sig = jax.nn.sigmoid
+    Xj, yj = jnp.asarray(X), jnp.asarray(y)
+
+    def sample(carry, xy):
+        (w1, b1, w2, b2, w3, b3), velocity = carry
+        x, target = xy                                                  # (2,), (1,)
+        a1 = sig(x @ w1 + b1)
+        a2 = sig(a1 @ w2 + b2)
+        a3 = sig(a2 @ w3 + b3)
+        dz3 = (a3 - target) * a3 * (1 - a3)
+        dz2 = (dz3 @ w3.T) * a2 * (1 - a2)
+        dz1 = (dz2 @ w2.T) * a1 * (1 - a1)
+        grads = (jnp.outer(x, dz1), dz1, jnp.outer(a1, dz2), dz2, jnp.outer(a2, dz3), dz3)
+        velocity = tuple(MOMENTUM * v + LR * g for v, g in zip(velocity, grads, strict=True))
+        params = tuple(p - v for p, v in zip((w1, b1, w2, b2, w3, b3), velocity, strict=True))
+        return (params, velocity), None
+
+    def epoch(carry, _):
+        carry, _ = jax.lax.scan(sample, carry, (Xj, yj))
+        w1, b1, w2, b2, w3, b3 = carry[0]
+        a3 = sig(sig(sig(Xj @ w1 + b1) @ w2 + b2) @ w3 + b3)
+        return carry, (jnp.mean(0.5 * (a3 - yj) ** 2), jnp.mean((a3 > 0.5) == (yj == 1)))
+
+    train = jax.jit(lambda carry: jax.lax.scan(epoch, carry, None, length=epochs))
+    params = tuple(jnp.asarray(w) for w in initial_weights(hidden_size))
+    carry = (params, tuple(jnp.zeros_like(p) for p in params))
+    jax.block_until_ready(train(carry))                     # compiles, outside the timing
+    return lambda: jax.block_until_ready(train(carry))
+
+
+PEERS = {"PyTorch": ("torch", torch_runner), "JAX": ("jax", jax_runner)}
+
+
+def installed(module):
+    return importlib.util.find_spec(module) is not None
+
+
 # -- timing -------------------------------------------------------------------------
 
 
@@ -169,6 +274,37 @@ def time_train(hidden_size, X, y, epochs, repeats, engine, batch_size=1):
     return us_per_sample(best_of(repeats, run), epochs)
 
 
+def time_peer(runner, hidden_size, X, y, epochs, repeats):
+    return us_per_sample(best_of(repeats, runner(hidden_size, X, y, epochs)), epochs)
+
+
+def flops_per_step(hidden_size):
+    """4 F + 4 P: forward, backward (2 F), the epoch's metrics (F per sample), the step."""
+    l1, l2 = hidden_size
+    forward = 2 * (2 * l1 + l1 * l2 + l2)
+    params = 2 * l1 + l1 + l1 * l2 + l2 + l2 + 1
+    return 4 * forward + 4 * params
+
+
+MATMUL = """
+import time, numpy as np
+a, b = np.random.default_rng(0).random((2, 1024, 1024))
+best = float("inf")
+for _ in range(6):
+    start = time.perf_counter()
+    a @ b
+    best = min(best, time.perf_counter() - start)
+print(2 * 1024 ** 3 / best)
+"""
+
+
+def matmul_rate():
+    """float64 FLOP/s of a 1024 x 1024 matrix product on one core (numpy's BLAS)."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return float(subprocess.run([sys.executable, "-c", MATMUL], env=env, check=True,
+                                capture_output=True, text=True).stdout)
+
+
 FIRST_CALL = """
 import time
 start = time.perf_counter()
@@ -188,6 +324,24 @@ def time_first_call():
                 for _ in range(2)]
 
 
+def time_sweep(repeats):
+    """Seconds of a small sweep (3 settings x 4 seeds, (64, 32), 100 epochs) on one thread
+    and on every core (sweep's default); checks that the rows are the same."""
+    grid = {"lr": [0.1, 0.05, 0.01]}
+    base = experiments.RunConfig(hidden_size=(64, 32), epochs=100)
+    rows = {}
+
+    def one_thread():
+        with ThreadPoolExecutor(max_workers=1) as one:
+            rows["one"] = experiments.sweep(grid, seeds=range(4), base=base, executor=one)
+
+    def every_core():
+        rows["all"] = experiments.sweep(grid, seeds=range(4), base=base)
+    serial, parallel = best_of(repeats, one_thread), best_of(repeats, every_core)
+    assert rows["one"] == rows["all"], "sweep's rows differ between one thread and every core"
+    return serial, parallel
+
+
 def machine():
     name = platform.processor() or platform.machine()
     try:
@@ -199,50 +353,80 @@ def machine():
     return f"{name}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}"
 
 
+def versions():
+    found = [f"numpy {np.__version__}", f"numba {__import__('numba').__version__}"]
+    for label, (module, _) in PEERS.items():
+        found.append(f"{module} {__import__(module).__version__}" if installed(module)
+                     else f"{label} not installed")
+    return ", ".join(found)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs and repeats")
     args = parser.parse_args(argv)
     if "numba" not in bc.ENGINES:
         sys.exit("numba is not installed: pip install numba (see requirements.txt)")
-    # the numba engine is timed on 1000 epochs, the lab's, so train hands it chunks of
-    # 10 epochs as in real use; the slow loops get fewer epochs, enough to time them
-    slow_epochs, fast_epochs, batch_epochs, repeats = (
-        (3, 100, 50, 1) if args.quick else (20, 1000, 200, 3))
+    # the numba engine is timed on 1000 epochs, the lab's (200 at (512, 512)), so train
+    # hands it chunks of epochs as in real use; the slow loops get fewer, enough to time
+    slow_epochs, fast_epochs, batch_epochs, peer_epochs, repeats = (
+        (2, 100, 50, 20, 2) if args.quick else (10, 1000, 200, 100, 3))
     X, y = bc.generate_linear(N, seed=0)
 
     print(f"Machine: {machine()}")
-    print(f"numpy {np.__version__}, numba {__import__('numba').__version__}; "
-          f"linear set n = {N}, lr = {LR}, best of {repeats}, wall clock\n")
+    print(f"{versions()}; linear set n = {N}, lr = {LR}, best of {repeats}, wall clock\n")
+    rate = matmul_rate()
+    print(f"Compute limit: float64 matrix product on one core, {rate / 1e9:.1f} GFLOP/s\n")
 
     compile_s, load_s = time_first_call()
     print(f"numba first call in a fresh process (import included): {compile_s:.2f} s "
           f"compiling into an empty cache, {load_s:.2f} s loading from the cache\n")
 
     bc.train(bc.Model((5, 10)), X, y, 1, engine="numba")        # compiled or loaded here
+    peers = [label for label, (module, _) in PEERS.items() if installed(module)]
+    for label, (module, _) in PEERS.items():
+        if label not in peers:
+            print(f"({label} is not installed, so its column is empty: pip install "
+                  f"{'jax jaxlib' if module == 'jax' else module})")
     print(f"Per-sample training (batch_size=1), microseconds per sample; epochs: listing "
-          f"and numpy {slow_epochs}, numba {fast_epochs}")
-    header = (f"{'hidden':>10}  {'listing':>9}  {'numpy':>9}  {'numba':>9}  "
-              f"{'numba/listing':>13}  {'numba/numpy':>11}")
+          f"and numpy {slow_epochs}, numba {fast_epochs}, peers {peer_epochs} "
+          f"(PyTorch {max(1, slow_epochs // 2)})")
+    columns = ["listing", "numpy", "numba", "PyTorch", "JAX", "limit", "share",
+               "numba/listing", "JAX/numba"]
+    header = f"{'hidden':>10}  " + "  ".join(f"{c:>9}" for c in columns)
     print(header)
     print("-" * len(header))
     for hidden_size in HIDDEN_SIZES:
+        big = hidden_size == (512, 512)
         listing = time_listing(hidden_size, X, y, slow_epochs, repeats)
         numpy_ = time_train(hidden_size, X, y, slow_epochs, repeats, "numpy")
-        numba_ = time_train(hidden_size, X, y, fast_epochs, repeats, "numba")
-        print(f"{str(hidden_size):>10}  {listing:9.2f}  {numpy_:9.2f}  {numba_:9.3f}  "
-              f"{listing / numba_:12.1f}x  {numpy_ / numba_:10.1f}x")
+        numba_ = time_train(hidden_size, X, y, fast_epochs // (5 if big else 1), repeats,
+                            "numba")
+        cells = {"listing": listing, "numpy": numpy_, "numba": numba_}
+        for label in peers:
+            epochs = max(1, slow_epochs // 2) if label == "PyTorch" else (
+                max(1, peer_epochs // 5) if big else peer_epochs)
+            cells[label] = time_peer(PEERS[label][1], hidden_size, X, y, epochs, repeats)
+        limit = flops_per_step(hidden_size) / rate * 1e6
+        line = [f"{cells[c]:9.2f}" if c in cells else f"{'-':>9}" for c in columns[:5]]
+        line += [f"{limit:9.3f}", f"{limit / numba_:8.0%}", f"{listing / numba_:12.1f}x"]
+        line.append(f"{cells['JAX'] / numba_:8.2f}x" if "JAX" in cells else f"{'-':>9}")
+        print(f"{str(hidden_size):>10}  " + "  ".join(line))
 
     print(f"\nMini-batch and full-batch, microseconds per sample, {batch_epochs} epochs")
     header = f"{'hidden':>10}  {'batch':>5}  {'numpy':>9}  {'numba':>9}  {'numba/numpy':>11}"
     print(header)
     print("-" * len(header))
-    for hidden_size in HIDDEN_SIZES:
+    for hidden_size in HIDDEN_SIZES[:3]:
         for batch_size in (10, 100):
             numpy_ = time_train(hidden_size, X, y, batch_epochs, repeats, "numpy", batch_size)
             numba_ = time_train(hidden_size, X, y, batch_epochs, repeats, "numba", batch_size)
             print(f"{str(hidden_size):>10}  {batch_size:>5}  {numpy_:9.3f}  {numba_:9.3f}  "
                   f"{numpy_ / numba_:10.1f}x")
+
+    serial, parallel = time_sweep(repeats)
+    print(f"\nsweep of 12 runs ((64, 32), 100 epochs): {serial:.2f} s on one thread, "
+          f"{parallel:.2f} s on {os.cpu_count()} cores ({serial / parallel:.2f}x), same rows")
 
     seconds = best_of(repeats, lambda: experiments.run_experiment(engine="numba"))
     print(f"\nPlayground default, run_experiment() (linear, (5, 10), lr 0.1, 1000 epochs, "

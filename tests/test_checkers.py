@@ -6,11 +6,13 @@ of the module; each wrong answer is one typical mistake, and the test pins the
 words of the verdict that must name it.
 """
 
+import re
+
 import numpy as np
 import pytest
 
 import backprop_core as bc
-from workbook import checks
+from workbook import checks, experiments
 
 PARAMS = ("w1", "b1", "w2", "b2", "w3", "b3")
 
@@ -33,7 +35,8 @@ def forward(model, X):
 
 
 def backward(model, X, y, der_of=None, no_der=(), w2_back=None, mean=True, bias_mean=False,
-             half=True, error=None, dw2_transposed=False, keepdims=True):
+             half=True, error=None, dw2_transposed=False, keepdims=True, der_of_z=(),
+             dw3_input=None, dw2_input=None):
     """The six gradients of mean ½(ŷ − y)², with switches for typical mistakes."""
     n = X.shape[0]
     z1 = X @ model.w1 + model.b1
@@ -46,6 +49,8 @@ def backward(model, X, y, der_of=None, no_der=(), w2_back=None, mean=True, bias_
     def der(k, z, a):
         if k in no_der:
             return 1.0
+        if k in der_of_z:                   # der_sigmoid(z_k) in this layer only
+            return der_sigmoid(z)
         return (der_of or der_sigmoid)(z if der_of else a)
 
     err = (a3 - y) if error is None else error(a3, y)
@@ -57,8 +62,10 @@ def backward(model, X, y, der_of=None, no_der=(), w2_back=None, mean=True, bias_
         return dz.mean(axis=0, keepdims=keepdims) if bias_mean else dz.sum(
             axis=0, keepdims=keepdims)
 
-    return {"w3": a2.T @ dz3, "b3": bias(dz3),
-            "w2": (dz2.T @ a1) if dw2_transposed else a1.T @ dz2, "b2": bias(dz2),
+    inputs = {"X": X, "z1": z1, "a1": a1, "z2": z2, "a2": a2}
+    dw3 = inputs[dw3_input or "a2"].T @ dz3
+    dw2 = (dz2.T @ a1) if dw2_transposed else inputs[dw2_input or "a1"].T @ dz2
+    return {"w3": dw3, "b3": bias(dz3), "w2": dw2, "b2": bias(dz2),
             "w1": X.T @ dz1, "b1": bias(dz1)}
 
 
@@ -92,6 +99,18 @@ def make_step(rule):
             elif rule == "momentum 0.9":
                 v = 0.9 * v + lr * g
                 theta = theta - v
+            elif rule == "lr and momentum swapped":
+                v = lr * v + mu * g
+                theta = theta - v
+            elif rule == "damped":                     # v <- mu v + (1 - mu) lr g
+                v = mu * v + (1 - mu) * lr * g
+                theta = theta - v
+            elif rule == "damped, lr outside":         # v <- mu v + (1 - mu) g, theta -= lr v
+                v = mu * v + (1 - mu) * g
+                theta = theta - lr * v
+            elif rule == "nesterov":                   # PyTorch's nesterov=True, lr inside v
+                v = mu * v + lr * g
+                theta = theta - (mu * v + lr * g)
             setattr(model, name, theta)
             setattr(model, "v_" + name, v)
     step.__name__ = "step"
@@ -152,6 +171,74 @@ def not_restored(f, x, eps):
     return grad
 
 
+def restored_by_arithmetic(f, x, eps):
+    """Central differences that put x[i] back by adding eps again: rounding remains."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        x[i] += eps
+        f_plus = f(x)
+        x[i] -= 2 * eps
+        f_minus = f(x)
+        x[i] += eps
+        grad[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def row_view(f, x, eps):
+    """`old = x[i]` over the first axis: a row VIEW of a 2-D x, changed in place."""
+    grad = np.zeros_like(x)
+    for i in range(len(x)):
+        old = x[i]
+        x[i] = old + eps
+        f_plus = f(x)
+        x[i] = old - eps
+        f_minus = f(x)
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def rows_at_once(f, x, eps):
+    """A loop over the first axis that copies each row: every row perturbed at once."""
+    grad = np.zeros_like(x)
+    for i in range(len(x)):
+        old = np.copy(x[i])
+        x[i] = old + eps
+        f_plus = f(x)
+        x[i] = old - eps
+        f_minus = f(x)
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def der_sigmoid_with_np_sigmoid(y):
+    return np.sigmoid(y) * (1 - np.sigmoid(y))
+
+
+def rerun_row(config, seeds, metric):
+    values = [experiments.run_experiment(config, seed=seed)[2][metric] for seed in seeds]
+    return float(np.mean(values)), float(np.std(values))
+
+
+def rerun_row_with(ddof=0, seeds_of=None, metric_of=None, pick=None, config_of=None,
+                   swap=False):
+    """rerun_row with one typical mistake switched on."""
+    def fn(config, seeds, metric):
+        run_config = config_of(config) if config_of else config
+        values = []
+        for seed in (seeds_of(config, seeds) if seeds_of else seeds):
+            _, history, row = experiments.run_experiment(run_config, seed=seed)
+            name = metric_of or metric
+            series = {"mae": history.mae, "accuracy": history.accuracy,
+                      "final_loss": history.loss}[name]
+            values.append(pick(series) if pick else row[name])
+        mean, std = float(np.mean(values)), float(np.std(values, ddof=ddof))
+        return (std, mean) if swap else (mean, std)
+    fn.__name__ = "rerun_row"
+    return fn
+
+
 def stub(*args):
     raise NotImplementedError("Exercise 1: write your code here")
 
@@ -166,13 +253,17 @@ def returns_none(*args):
 
 CHECKERS = {"der_sigmoid": checks.check_der_sigmoid, "forward": checks.check_forward,
             "gradients": checks.check_gradients, "step": checks.check_step,
-            "gradient_check": checks.check_gradient_check}
+            "gradient_check": checks.check_gradient_check,
+            "rerun_row": checks.check_rerun_row}
 
 SOLUTIONS = {"der_sigmoid": [der_sigmoid],
              "forward": [forward],
              "gradients": [gradients, lambda model, X, y: model.gradients(X, y)],
              "step": [make_step("lab"), in_place_step, lambda model, grads: model.step(grads)],
-             "gradient_check": [numerical_gradient, numerical_gradient_with_copies]}
+             "gradient_check": [numerical_gradient, numerical_gradient_with_copies],
+             "rerun_row": [rerun_row, lambda config, seeds, metric: tuple(
+                 experiments.summarize(experiments.sweep({}, seeds=seeds, base=config),
+                                       ("lr",))[0][metric + k] for k in ("_mean", "_std"))]}
 
 
 def verdict(capsys, checker, fn):
@@ -230,7 +321,8 @@ def test_exception_gets_a_friendly_paragraph(capsys, exercise):
     assert "Traceback" not in out and out.count("\n") == 1
 
 
-@pytest.mark.parametrize("exercise", ["der_sigmoid", "forward", "gradients", "gradient_check"])
+@pytest.mark.parametrize("exercise", ["der_sigmoid", "forward", "gradients", "gradient_check",
+                                      "rerun_row"])
 def test_returning_none_asks_for_a_return(capsys, exercise):
     ok, out = verdict(capsys, CHECKERS[exercise], returns_none)
     assert not ok
@@ -268,7 +360,11 @@ MISTAKES = [
     ("der_sigmoid", lambda y: sigma(y) * (1 - sigma(y)), "σ′ applied to x instead of σ(x)"),
     ("der_sigmoid", lambda y: 1 - y ** 2, "the derivative of tanh"),
     ("der_sigmoid", lambda y: (y * (1 - y)).ravel(), "wrong shape"),
-    ("der_sigmoid", lambda y: list(y * (1 - y)), "returned a list"),
+    ("der_sigmoid", lambda y: list(y * (1 - y)), "returned a Python list of 4 arrays"),
+    ("der_sigmoid", lambda y: (y * (1 - y)).tolist(), "a Python list of numbers"),
+    ("der_sigmoid", der_sigmoid_with_np_sigmoid,
+     "der_sigmoid needs no attribute of anything: y is a plain numpy array"),
+    ("der_sigmoid", lambda y: np.dot(y, 1 - y), "σ′ is taken elementwise: multiply with *"),
     # forward
     ("forward", lambda m, X: sigma(sigma(sigma(X @ m.w1 + m.b1) @ m.w2) @ m.w3 + m.b3),
      "the bias b2 is missing"),
@@ -276,6 +372,11 @@ MISTAKES = [
      "no sigmoid on the output"),
     ("forward", lambda m, X: forward(m, X).ravel(), "got (6,), expected (6, 1)"),
     ("forward", lambda m, X: (None, None, forward(m, X)), "should return only the network's"),
+    ("forward", lambda m, X: forward(m, X).tolist(),
+     "returned a Python list of numbers on case 1 of 5 (hidden (2, 2) with 6 rows) (the kind "
+     "that .tolist() makes). Return the numpy array itself"),
+    ("forward", lambda m, X: [forward(m, X)], "returned a list of 1 items"),
+    ("forward", lambda m, X: sigma(X @ m.weights1), "model.w1, model.b1, model.w2"),
     # gradients
     ("gradients", lambda m, X, y: backward(m, X, y, der_of=der_sigmoid),
      "σ′ applied to z instead of σ(z), in every layer"),
@@ -283,6 +384,22 @@ MISTAKES = [
      "a missing σ′ factor at the output"),
     ("gradients", lambda m, X, y: backward(m, X, y, no_der=(1,)),
      "a missing σ′ factor in layer 1"),
+    ("gradients", lambda m, X, y: backward(m, X, y, der_of_z=(1,)),
+     "σ′ applied to z1 instead of σ(z1) in layer 1: der_sigmoid(z1) computes z1 (1 − z1)"),
+    ("gradients", lambda m, X, y: backward(m, X, y, der_of_z=(2,)),
+     "σ′ applied to z2 instead of σ(z2) in layer 2"),
+    ("gradients", lambda m, X, y: backward(m, X, y, dw3_input="z2"),
+     "dw3 = z2.T @ dz3 multiplies by the wrong array: a2 = σ(z2) is layer 3's input, not z2 "
+     "itself, so dw3 = a2.T @ dz3"),
+    ("gradients", lambda m, X, y: backward(m, X, y, dw3_input="a1"),
+     "dw3 = a1.T @ dz3 multiplies by the wrong array: layer 3's input is a2"),
+    ("gradients", lambda m, X, y: backward(m, X, y, dw2_input="a2"),
+     "dw2 = a2.T @ dz2 multiplies by the wrong array: layer 2's input is a1"),
+    ("gradients", lambda m, X, y: {k: [v] for k, v in gradients(m, X, y).items()},
+     "dw3 should be a numpy array of shape (2, 1), but your function returned a list of 1 "
+     "items on case 1 of 6 (hidden (2, 2) with 6 rows). Return one array."),
+    ("gradients", lambda m, X, y: {k: v.tolist() for k, v in gradients(m, X, y).items()},
+     "(the kind that .tolist() makes)"),
     ("gradients", lambda m, X, y: backward(m, X, y, w2_back=lambda w2: w2),
      "a transposed matrix: the delta flows back through w2 transposed"),
     ("gradients", lambda m, X, y: backward(m, X, y, dw2_transposed=True),
@@ -305,6 +422,13 @@ MISTAKES = [
     ("step", make_step("order swapped"), "the order is swapped: θ was updated with the OLD"),
     ("step", make_step("plain sgd"), "no momentum: your update is plain SGD"),
     ("step", make_step("momentum 0.9"), "the momentum is hard-coded as 0.9"),
+    ("step", make_step("lr and momentum swapped"),
+     "the learning rate and the momentum are swapped: you computed v ← η v + μ g"),
+    ("step", make_step("damped"), "the damped form: v ← μ v + (1 − μ) η g"),
+    ("step", make_step("damped, lr outside"), "the damped form: v ← μ v + (1 − μ) η g"),
+    ("step", make_step("nesterov"), "Nesterov momentum: you moved θ by the look-ahead"),
+    ("step", lambda model, grads: model.step({k: grads["d" + k] for k in PARAMS}),
+     "grads has the keys 'w1', 'b1', 'w2', 'b2', 'w3', 'b3'"),
     # gradient check
     ("gradient_check", one_sided, "a one-sided (forward) difference: (f(x + ε e_i) − f(x)) / ε"),
     ("gradient_check", lambda f, x, eps: one_sided(f, x, -eps),
@@ -317,9 +441,41 @@ MISTAKES = [
      "every element perturbed at once"),
     ("gradient_check", lambda f, x, eps: numerical_gradient(f, x, 1e-2),
      "eps is ignored: your result is the central difference with ε = 0.01"),
-    ("gradient_check", not_restored, "your function left x changed"),
+    ("gradient_check", not_restored, "your function left x changed on case 1 of 4"),
+    ("gradient_check", not_restored, "x[i] is never put back. Save the old value, old = x[i]"),
+    ("gradient_check", restored_by_arithmetic, "a rounding error. Putting x[i] back by "
+     "arithmetic (x[i] += ε, then x[i] -= 2ε, then x[i] += ε) rounds at every step"),
+    ("gradient_check", restored_by_arithmetic,
+     "Save the old value first, old = x[i], and restore it with x[i] = old."),
+    ("gradient_check", row_view, "for i in range(len(x)) runs over the ROWS of a 2-D x, and "
+     "x[i] is a whole row: `old = x[i]` is then a view of that row, not a copy"),
+    ("gradient_check", rows_at_once, "for i in range(len(x)) runs over the ROWS of a 2-D x, "
+     "and x[i] is a whole row: your loop perturbs every element of row i at once"),
     ("gradient_check", lambda f, x, eps: numerical_gradient(f, x, eps).ravel(),
      "Return one derivative per element of x, in x's shape"),
+    # rerun_row
+    ("rerun_row", rerun_row_with(ddof=1), "the sample standard deviation (ddof=1)"),
+    ("rerun_row", rerun_row_with(swap=True), "mean and std are swapped"),
+    ("rerun_row", rerun_row_with(seeds_of=lambda c, seeds: [c.seed] * len(seeds)),
+     "every run used the same seed, config.seed = 0"),
+    ("rerun_row", rerun_row_with(seeds_of=lambda c, seeds: range(len(seeds))),
+     "you ran seeds 0 to 2, not the seeds given, [2, 0, 5]"),
+    ("rerun_row", rerun_row_with(metric_of="final_loss"), "you averaged final_loss, not mae"),
+    ("rerun_row", rerun_row_with(pick=min), "you took each run's best epoch (min over the "
+     "history), not its last"),
+    ("rerun_row", rerun_row_with(config_of=lambda c: experiments.RunConfig(
+        dataset=c.dataset, n=c.n, hidden_size=c.hidden_size, lr=c.lr, epochs=c.epochs)),
+     "config.lr_decay was left out: your runs used lr_decay = 1.0"),
+    ("rerun_row", rerun_row_with(config_of=lambda c: experiments.RunConfig(
+        dataset=c.dataset, n=c.n, lr=c.lr, epochs=c.epochs, lr_decay=c.lr_decay)),
+     "config.hidden_size was left out: your runs used hidden_size = (5, 10)"),
+    ("rerun_row", lambda c, seeds, m: [experiments.run_experiment(c, seed=s)[2][m]
+                                       for s in seeds], "the value of every run?"),
+    ("rerun_row", lambda c, seeds, m: experiments.summarize(
+        experiments.sweep({}, seeds=seeds, base=c), ("lr",))[0], "returned a dict"),
+    ("rerun_row", lambda c, seeds, m: c.learning_rate, "config is a RunConfig, with the fields"),
+    ("rerun_row", lambda c, seeds, m: experiments.run_experiment(c)[2]["mae_mean"],
+     "the final values are row['mae'], row['accuracy'] and row['final_loss']"),
 ]
 
 
@@ -331,6 +487,48 @@ def test_typical_mistake_is_rejected_and_named(capsys, exercise, fn, diagnosis):
     assert out.startswith(f"✗ check_{exercise}:")
     assert diagnosis in out, out
     assert "Traceback" not in out
+
+
+@pytest.mark.parametrize("exercise, fn, diagnosis", MISTAKES,
+                         ids=[f"{e}-{d[:40]}" for e, _, d in MISTAKES])
+def test_verdicts_show_no_object_reprs(capsys, exercise, fn, diagnosis):
+    _, out = verdict(capsys, CHECKERS[exercise], fn)
+    assert not re.search(r"0x[0-9a-fA-F]{4,}|<function|<lambda>|<locals>| object at ", out), out
+
+
+def test_an_address_in_the_students_own_message_is_removed(capsys):
+    class Thing:
+        pass
+
+    def der_sigmoid_raising(y):
+        raise TypeError(f"cannot use {Thing()} with {der_sigmoid_raising}")
+
+    ok, out = verdict(capsys, checks.check_der_sigmoid, der_sigmoid_raising)
+    assert not ok
+    assert "cannot use `Thing` with `der_sigmoid_raising`" in out
+    assert "0x" not in out
+
+
+def test_der_sigmoid_hints_never_mention_a_model(capsys):
+    """An AttributeError in der_sigmoid is about y or numpy: there is no model there."""
+    ok, out = verdict(capsys, checks.check_der_sigmoid, der_sigmoid_with_np_sigmoid)
+    assert not ok
+    assert "AttributeError: module 'numpy' has no attribute 'sigmoid'" in out
+    assert "model" not in out
+
+
+def test_a_row_view_is_not_called_a_one_sided_difference(capsys):
+    ok, out = verdict(capsys, checks.check_gradient_check, row_view)
+    assert not ok
+    assert "one-sided" not in out and "left x changed" not in out
+
+
+def test_the_one_sided_fallback_names_a_step_only_when_it_reproduces_the_answer(capsys):
+    """A one-sided difference with an odd step of its own is still recognised."""
+    ok, out = verdict(capsys, checks.check_gradient_check,
+                      lambda f, x, eps: one_sided(f, x, 3e-3))
+    assert not ok
+    assert "a one-sided (forward) difference, with a step of about 0.003" in out
 
 
 def test_wrong_gradients_say_which_and_by_how_much(capsys):

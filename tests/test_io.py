@@ -216,17 +216,17 @@ def test_refuses_non_float_weights(tmp_path, saved):
         bc.Model.load(path)
 
 
-@pytest.mark.parametrize("key, value", [
-    ("activation", "softmax"),
-    ("lr", -1.0),
-    ("lr", np.array([0.1, 0.2])),
-    ("hidden_size", np.array(3)),
-    ("momentum", 1.5),
+@pytest.mark.parametrize("key, value, message", [
+    ("activation", "softmax", r"invalid hyperparameters: activation must be one of"),
+    ("lr", -1.0, r"invalid hyperparameters: lr must be a finite number"),
+    ("lr", np.array([0.1, 0.2]), r"array 'lr' has shape \(2,\).*expected one number"),
+    ("hidden_size", np.array(3), r"array 'hidden_size' has shape \(\).*expected two integers"),
+    ("momentum", 1.5, r"invalid hyperparameters: momentum must be a finite number in \[0, 1\)"),
 ])
-def test_refuses_invalid_hyperparameters(tmp_path, saved, key, value):
+def test_refuses_invalid_hyperparameters(tmp_path, saved, key, value, message):
     arrays = saved_arrays(saved)
     arrays[key] = value
     path = tmp_path / "hyper.npz"
     np.savez(path, **arrays)
-    with pytest.raises(ValueError, match="invalid hyperparameters"):
+    with pytest.raises(ValueError, match=message):
         bc.Model.load(path)

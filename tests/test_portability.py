@@ -11,10 +11,14 @@ arithmetic must not depend on the CPU it runs on. Oracles:
 * one ulp added to one weight changes the chaotic runs' results, which shows
   that bit-identical is a test these runs could fail;
 * the compiled kernel's machine code calls no libm routine and holds no fused
-  multiply-add, the two ways a CPU could change a result behind the source.
+  multiply-add, the two ways a CPU could change a result behind the source;
+* the sums that the engine writes out in SIMD instructions give the bits of
+  their plain Python definitions, and the branch-free exp those of fdlibm's
+  exp as a scalar function with branches and ldexp.
 """
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -140,7 +144,11 @@ ASM_CHILD = textwrap.dedent("""
     from workbook import engine
 
     X, y = bc.generate_xor_easy()
-    bc.train(bc.Model(hidden_size=(5, 10)), X, y, 1, engine="numba")   # compiles it
+    for batch_size in (1, 10):                  # compiles the kernel's two kinds
+        bc.train(bc.Model(hidden_size=(5, 10)), X, y, 1, batch_size=batch_size,
+                 engine="numba")
+    signatures = engine.kernel().signatures
+    assert len(signatures) == 2, signatures
     asm = "\\n".join(engine.kernel().inspect_asm().values())
     print(json.dumps({
         "chars": len(asm),
@@ -180,3 +188,65 @@ def test_portable_exp_tanh_and_log1p_match_libm_to_a_few_ulps():
     assert np.isnan(engine._exp(np.nan)) and np.isnan(engine._tanh(np.nan))
     assert engine._powi(0.999, 1000) == pytest.approx(0.999 ** 1000, rel=1e-14)
 
+
+
+def _fdlibm_exp(x):
+    """fdlibm's exp as a scalar function with branches and ldexp: the oracle."""
+    if x != x:
+        return x
+    if x > 709.782712893384:
+        return math.inf
+    if x < -745.1332191019412:
+        return 0.0
+    k = int(engine._INV_LN2 * x + (0.5 if x >= 0.0 else -0.5))
+    hi = x - k * engine._LN2_HI
+    lo = k * engine._LN2_LO
+    r = hi - lo
+    t = r * r
+    p1, p2, p3, p4, p5 = engine._EXP_P
+    c = r - t * (p1 + t * (p2 + t * (p3 + t * (p4 + t * p5))))
+    return math.ldexp(1.0 - ((lo - (r * c) / (2.0 - c)) - hi), k)
+
+
+def test_branch_free_exp_gives_the_bits_of_fdlibms_exp():
+    """2^k from its bits, as two factors, rounds where ldexp rounds (subnormals too)."""
+    rng = np.random.default_rng(1)
+    xs = np.concatenate([rng.uniform(-746, 710, 20000), rng.uniform(-2, 2, 20000),
+                         rng.uniform(-745.2, -708, 20000), [0.0, -0.0, 709.78, -745.13]])
+    kernel = engine.kernel()                    # compiles the engine's functions
+    assert kernel is not None
+    ours = np.array([engine._exp(float(x)) for x in xs])   # the compiled _exp
+    want = np.array([_fdlibm_exp(float(x)) for x in xs])
+    assert np.array_equal(ours.view(np.int64), want.view(np.int64))
+
+
+def test_simd_sums_give_the_bits_of_their_python_definitions(monkeypatch):
+    """``_lanes4``, ``_lanes4_momentum`` and ``_rows8``, written out in SIMD
+    instructions, against the same functions run by Python one number at a time."""
+    numba = pytest.importorskip("numba")
+    engine.kernel()
+    lanes4, lanes4_momentum, rows8 = (engine._simd_intrinsics()[name]
+                                      for name in engine._SIMD)
+
+    @numba.njit
+    def simd(a, w, v, A1, Z2, out, out_m):
+        lanes4(a, w, 3, out)
+        lanes4_momentum(a, w, v, A1, 5, 0.01, 0.9, out_m)
+        rows8(A1, 1, w, 2, Z2)
+
+    for name in engine._SIMD:                   # the module's names back to Python, for the oracle
+        monkeypatch.setattr(engine, name, engine._PYTHON[name])
+    rng = np.random.default_rng(2)
+    for l2 in (1, 4, 11, 32):                   # with and without a tail beyond l2 - l2 % 4
+        a, w, v = rng.standard_normal(l2), rng.standard_normal((13, l2)), rng.random((13, l2))
+        A1, Z2 = rng.random((2, 13)), rng.standard_normal((2, l2))
+        got = [a.copy(), w.copy(), v.copy(), A1.copy(), Z2.copy(), np.zeros(16), np.zeros(16)]
+        want = [x.copy() for x in got]
+        simd(*got)
+        a_, w_, v_, A1_, Z2_, out_, out_m_ = want
+        engine._PYTHON["_lanes4"](a_, w_, 3, out_)
+        engine._PYTHON["_lanes4_momentum"](a_, w_, v_, A1_, 5, 0.01, 0.9, out_m_)
+        engine._PYTHON["_rows8"](A1_, 1, w_, 2, Z2_)
+        for name, g, h in zip(("a", "w", "v", "A1", "Z2", "lanes", "lanes_m"), got, want,
+                              strict=True):
+            assert np.array_equal(g, h), f"l2={l2}: {name} differs"

@@ -145,12 +145,14 @@ XY_FUNCS = ["train", "gradients", "loss_value", "evaluate", "mean_abs_error", "g
             "numerical_gradients"]
 
 BAD_X = [
-    (np.zeros(6), ValueError, r"X must have shape \(n, 2\), one row per point, got shape \(6,\)"),
+    (np.zeros(6), ValueError, r"X must have shape \(n, 2\), one row per point, n >= 1, got "
+                              r"shape \(6,\)"),
     (np.zeros((6, 3)), ValueError, r"X must have shape \(n, 2\).*got shape \(6, 3\).*"
                                    r"X\.reshape\(-1, 2\)"),
     (np.zeros((2, 3, 2)), ValueError, r"X must have shape \(n, 2\)"),
     (np.float64(0.5), ValueError, r"X must have shape \(n, 2\)"),
-    (np.zeros((0, 2)), ValueError, r"X is empty \(shape \(0, 2\)\); pass at least one row"),
+    (np.zeros((0, 2)), ValueError, r"X must have shape \(n, 2\), one row per point, n >= 1, "
+                                   r"got shape \(0, 2\)"),
     (np.where(np.eye(6, 2) == 1, np.nan, 0.0), ValueError,
      r"X must contain finite numbers only; it has NaN or inf"),
     (np.where(np.eye(6, 2) == 1, -np.inf, 0.0), ValueError, r"X must contain finite numbers"),
@@ -168,11 +170,13 @@ def test_bad_X(model, func_name, X, error, message):
 
 
 BAD_Y = [
-    (Y_OK.ravel(), r"y must have shape \(n, 1\), got shape \(6,\).*y\.reshape\(-1, 1\)"),
-    (np.hstack([Y_OK, Y_OK]), r"y must have shape \(n, 1\), got shape \(6, 2\)"),
-    (Y_OK[:5], r"y has 5 rows but X has 6; pass one label per row of X"),
-    (np.vstack([Y_OK, Y_OK]), r"y has 12 rows but X has 6"),
-    (Y_OK * 2, r"y must hold labels 0 or 1 only, got values \[0\. 2\.\]"),
+    (Y_OK.ravel(), r"y must have shape \(n, 1\) = \(6, 1\), one label per row of X, got shape "
+                   r"\(6,\)\. Reshape with y\.reshape\(-1, 1\)"),
+    (np.hstack([Y_OK, Y_OK]), r"y must have shape \(n, 1\) = \(6, 1\).*got shape \(6, 2\)"),
+    (Y_OK[:5], r"y must have shape \(n, 1\) = \(6, 1\), one label per row of X, got shape "
+               r"\(5, 1\)"),
+    (np.vstack([Y_OK, Y_OK]), r"y must have shape \(n, 1\) = \(6, 1\).*got shape \(12, 1\)"),
+    (Y_OK * 2, r"y must hold labels 0 or 1 only, got values \[2\.0\]"),
     (Y_OK - 0.5, r"y must hold labels 0 or 1 only"),
     (np.full((6, 1), np.nan), r"y must hold labels 0 or 1 only"),
     (-Y_OK, r"y must hold labels 0 or 1 only"),
@@ -202,7 +206,7 @@ def test_good_inputs_as_lists_and_ints(model, func_name):
     (np.zeros((4, 3)), r"X must have shape \(n, 2\).*got shape \(4, 3\)"),
     (np.zeros((4, 1)), r"X must have shape \(n, 2\).*got shape \(4, 1\)"),
     (np.zeros(2), r"X must have shape \(n, 2\).*got shape \(2,\)"),
-    (np.zeros((0, 2)), r"X is empty"),
+    (np.zeros((0, 2)), r"X must have shape \(n, 2\), one row per point, n >= 1"),
     (np.array([[np.inf, 0.0]]), r"X must contain finite numbers"),
 ])
 def test_forward_on_bad_X(model, method, X, message):
@@ -215,8 +219,8 @@ def test_forward_on_bad_X(model, method, X, message):
 
 @pytest.mark.parametrize("n", [0, -3, 2.5, 10.0, True, "100", None])
 def test_generate_linear_n(n):
-    with pytest.raises(ValueError, match=rf"n must be a positive integer, got {n!r}\. "
-                                         r"Pass e\.g\. generate_linear\(n=100\)"):
+    with pytest.raises(ValueError, match=rf"n must be a positive integer up to 10,000,000, got "
+                                         rf"{n!r}\. Pass e\.g\. generate_linear\(n=100\)"):
         bc.generate_linear(n)
 
 

@@ -3,6 +3,7 @@
 Layers, each looking only down::
 
     widgets  plots  checks  experiments  diagnostics  datasets   (the tools)
+    playground  stepper  autograd
                               backprop_core                       (the lab's math)
                          engine  modelfile                        (numpy and numba only)
 

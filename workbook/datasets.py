@@ -37,8 +37,8 @@ def generate_circle(n=100, seed=None):
     >>> X.shape, y.shape
     ((5, 2), (5, 1))
     """
-    n = bc._check_positive_int(n, "n", hint="generate_circle(n=100)")
-    rng = np.random.default_rng(seed)
+    n = bc._check_positive_int(n, "n", "generate_circle(n=100)", most=10**7)
+    rng = np.random.default_rng(bc._check_seed(seed))
     X = rng.uniform(0.0, 1.0, size=(n, 2))                          # (n, 2)
     r2 = np.sum((X - 0.5) ** 2, axis=1)                              # (n,) squared radius
     y = (r2 < 1.0 / (2.0 * np.pi)).astype(float).reshape(n, 1)      # (n, 1)
@@ -51,13 +51,16 @@ DATASETS = ("linear", "xor", "circle")
 def load_dataset(dataset, n=100, seed=None):
     """Return ``(X, y)`` for a data set by name: "linear" (n points), "xor" or "circle" (n points).
 
-    ``n`` and ``seed`` apply to "linear" and "circle"; "xor" is fixed.
+    ``n`` and ``seed`` apply to "linear" and "circle"; "xor" is fixed (but they are
+    checked for every data set).
     """
+    if not isinstance(dataset, str) or dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r:.60}. "
+                         "Pass e.g. dataset='linear'.")
+    bc._check_positive_int(n, "n", "n=100", most=10**7)
+    bc._check_seed(seed)
     if dataset == "linear":
         return bc.generate_linear(n, seed=seed)
     if dataset == "xor":
         return bc.generate_xor_easy()
-    if dataset == "circle":
-        return generate_circle(n, seed=seed)
-    raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}. "
-                     "Pass e.g. dataset='linear'.")
+    return generate_circle(n, seed=seed)

@@ -82,6 +82,7 @@ def layer_inputs(model, X):
 
     A sigmoid unit with |z| > 4.6 has slope below 0.01: it is saturated.
     """
+    bc._check_model(model)
     X = bc._check_X(X)
     f = bc.ACTIVATIONS[model.activation][0]
     z1 = X @ model.w1 + model.b1                # (n, l1)

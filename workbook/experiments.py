@@ -3,16 +3,24 @@
 Every hyperparameter of a run sits in one ``RunConfig``; ``run_experiment``
 trains it, ``sweep`` runs a grid over seeds, ``summarize`` groups the rows and
 ``format_table`` / ``format_comparison`` print them beside a report's numbers.
+
+Every argument, and every field of every run of a grid, is checked before the
+first run starts. Ctrl-C stops a run (see ``backprop_core.train``); ``sweep``
+and ``compare`` then stop too, and return the rows of the runs that finished.
 """
 
+import math
+import os
 import warnings
-from dataclasses import asdict, dataclass, replace
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from concurrent.futures import wait as wait_for
+from dataclasses import asdict, dataclass, fields, replace
 from itertools import product
 
 import numpy as np
 
 import backprop_core as bc
-from workbook.datasets import load_dataset
+from workbook.datasets import DATASETS, load_dataset
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,81 @@ class RunConfig:
     seed: int = 0
 
 
+FIELDS = tuple(f.name for f in fields(RunConfig))
+
+
+def _refuse(name, value, what, hint, error=TypeError):
+    raise error(f"{name} must be {what}, got {type(value).__name__} {value!r:.60}. {hint}")
+
+
+def _check_flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        _refuse(name, value, "True or False", f"Pass e.g. {name}=False.")
+    return bool(value)
+
+
+def _check_config(config, name="config"):
+    """``config``, a RunConfig whose every field is valid; nothing is trained."""
+    if not isinstance(config, RunConfig):
+        _refuse(name, config, "a RunConfig", "Build one with RunConfig(...) or pass None.")
+    if not isinstance(config.dataset, str) or config.dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}, got {config.dataset!r:.60}. "
+                         "Pass e.g. dataset='linear'.")
+    bc._check_positive_int(config.n, "n", "n=100", most=10**7)
+    bc._check_hyper(asdict(config))
+    bc._check_positive_int(config.epochs, "epochs", "epochs=1000")
+    bc._check_positive_int(config.batch_size, "batch_size", "batch_size=1")
+    _check_flag(config.shuffle, "shuffle")
+    bc._check_real(config.lr_decay, "lr_decay", 0.0, math.inf, True, "lr_decay=1.0")
+    if not (bc._is_int(config.seed) and config.seed >= 0):
+        _refuse("seed", config.seed, "an integer >= 0 (it seeds the data, the weights and "
+                "the shuffling)", "Pass e.g. seed=0.", ValueError if bc._is_int(config.seed)
+                else TypeError)
+    return config
+
+
+def _with(config, overrides, name="overrides"):
+    """``replace(config, **overrides)``, naming an unknown field."""
+    unknown = [key for key in overrides if key not in FIELDS]
+    if unknown:
+        raise TypeError(f"{name} has unknown RunConfig fields {unknown}; the fields are "
+                        f"{FIELDS}.")
+    return replace(config, **overrides)
+
+
+def _check_engine(engine):
+    if isinstance(engine, str) and engine == "numba" and "numba" not in bc.ENGINES:
+        raise ValueError("engine must be one of ('auto', 'numpy') here, got 'numba': numba is "
+                         "not installed. Install it (pip install numba), or pass engine='auto'.")
+    return bc._check_choice(engine, "engine", ("auto", *bc.ENGINES))
+
+
+def _check_seeds(seeds):
+    try:
+        seeds = list(seeds)
+    except TypeError:
+        _refuse("seeds", seeds, "an iterable of integers >= 0", "Pass e.g. seeds=range(5).")
+    if not seeds or not all(bc._is_int(seed) and seed >= 0 for seed in seeds):
+        _refuse("seeds", seeds, "a non-empty iterable of integers >= 0",
+                "Pass e.g. seeds=range(5).", ValueError)
+    return seeds
+
+
+def _check_names(value, name, allowed=None, hint="('lr',)"):
+    """A sequence of strings (not one string), each in ``allowed`` if given."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(
+            isinstance(v, str) for v in value):
+        _refuse(name, value, "a tuple of names", f"Pass e.g. {name}={hint}.")
+    unknown = [v for v in value if allowed is not None and v not in allowed]
+    if unknown:
+        raise ValueError(f"{name} names {unknown}, which are not among {tuple(allowed)}. "
+                         f"Pass e.g. {name}={hint}.")
+    return tuple(value)
+
+
 def _prepare_run(config):
     """The data, the model and the shuffling seed of one run, all drawn from ``config.seed``."""
+    _check_config(config)
     data_seq, init_seq, shuffle_seq = np.random.SeedSequence(config.seed).spawn(3)
     X, y = load_dataset(config.dataset, config.n, seed=data_seq)
     model = bc.Model(config.hidden_size, lr=config.lr, momentum=config.momentum,
@@ -53,18 +134,36 @@ def _prepare_run(config):
 
 
 def _train_run(config, X, y, model, shuffle_seq, engine, progress, callback):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)   # kept in history.diverged_at
-        return bc.train(model, X, y, config.epochs, batch_size=config.batch_size,
-                     shuffle=config.shuffle, lr_decay=config.lr_decay, seed=shuffle_seq,
-                     engine=engine, progress=progress, callback=callback)
+    """``train`` as ``config`` says; ``progress``: a bar of epochs (tqdm)."""
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=config.epochs, unit="epoch", leave=False)
+
+    def hook(epoch, history):
+        if bar is not None:
+            bar.update(epoch - bar.n)
+            bar.set_postfix(loss=f"{history.loss[-1]:.4f}", acc=f"{history.accuracy[-1]:.3f}")
+        if callback is not None:
+            callback(epoch, history)
+
+    try:
+        with warnings.catch_warnings():                   # kept in history.diverged_at
+            warnings.filterwarnings("ignore", "training diverged", RuntimeWarning)
+            return bc.train(model, X, y, config.epochs, batch_size=config.batch_size,
+                            shuffle=config.shuffle, lr_decay=config.lr_decay, seed=shuffle_seq,
+                            engine=engine, callback=hook if progress or callback else None)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def run_experiment(config=None, engine="auto", progress=False, callback=None, **overrides):
     """Train one model as ``config`` says; ``overrides`` replace its fields.
 
-    ``engine``, ``progress`` and ``callback`` are passed to ``train``. A
-    divergence does not warn here: it is recorded in the row.
+    ``engine`` and ``callback`` are passed to ``train``; ``progress`` shows a
+    bar of epochs. A divergence does not warn here: it is recorded in the row.
+    Every argument is checked before anything is trained.
 
     Returns
     -------
@@ -72,19 +171,168 @@ def run_experiment(config=None, engine="auto", progress=False, callback=None, **
     history : History
     row : dict
         The config's fields plus the final ``final_loss``, ``accuracy``, ``mae``,
-        ``diverged_at`` and ``epochs_run``.
+        ``diverged_at`` and ``epochs_run`` (NaN for a run interrupted before
+        its first epoch).
     """
-    config = replace(config or RunConfig(), **overrides)
+    config = _with(_check_config(RunConfig() if config is None else config), overrides)
+    _check_config(config)
+    _check_engine(engine)
+    _check_flag(progress, "progress")
+    if callback is not None and not bc._takes(callback, 2):
+        _refuse("callback", callback, "None or a function f(epoch, history)", "Pass a function.")
     X, y, model, shuffle_seq = _prepare_run(config)
     history = _train_run(config, X, y, model, shuffle_seq, engine, progress, callback)
+    return model, history, _row(config, history)
+
+
+def _row(config, history):
+    """The config's fields and the run's final metrics, as ``run_experiment`` returns."""
+    last = {k: getattr(history, k)[-1] if history.epochs else math.nan
+            for k in ("loss", "accuracy", "mae")}
     row = asdict(config)
-    row.update(final_loss=history.loss[-1], accuracy=history.accuracy[-1], mae=history.mae[-1],
+    row.update(final_loss=last["loss"], accuracy=last["accuracy"], mae=last["mae"],
                diverged_at=history.diverged_at, epochs_run=history.epochs)
-    return model, history, row
+    return row
+
+
+def _check_grid(grid):
+    """The combinations of ``grid``, a dict field -> non-empty list of values."""
+    if not isinstance(grid, dict):
+        _refuse("grid", grid, "a dict of RunConfig field -> list of values",
+                "Pass e.g. grid={'lr': [0.1, 0.01]}.")
+    _with(RunConfig(), {k: None for k in grid}, "grid")              # unknown fields
+    lists = {}
+    for key, values in grid.items():
+        hint = f"Pass e.g. grid={{{key!r}: [{getattr(RunConfig(), key)!r}]}}."
+        if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+            _refuse(f"grid[{key!r}]", values, "a list of values", hint)
+        lists[key] = list(values)
+        if not lists[key]:
+            _refuse(f"grid[{key!r}]", values, "a non-empty list of values", hint, ValueError)
+    return [dict(zip(lists, values, strict=True)) for values in product(*lists.values())]
+
+
+def _run_jobs(jobs, engine, progress, keep_histories, keep_models, executor=None):
+    """One ``run_experiment`` row per (config, seed) of ``jobs``, all checked first.
+
+    Runs them on ``executor`` (see ``sweep``); by default, with the compiled
+    engine, on threads for every core, else one after another. Stops at a run
+    stopped by Ctrl-C, with a warning; returns the finished rows, in order.
+    """
+    compiled = _check_engine(engine) != "numpy" and "numba" in bc.ENGINES
+    for name, flag in (("progress", progress), ("keep_histories", keep_histories),
+                       ("keep_models", keep_models)):
+        _check_flag(flag, name)
+    if executor is not None and not isinstance(executor, Executor):
+        _refuse("executor", executor, "a concurrent.futures.Executor or None",
+                "Pass e.g. executor=ThreadPoolExecutor(max_workers=2), or None for threads "
+                "on every core.")
+    for config, seed in jobs:                    # every run's fields, before the first run
+        _check_config(replace(config, seed=seed))
+    cores = os.cpu_count() or 1
+    if executor is None and compiled and cores > 1 and len(jobs) > 1:
+        with ThreadPoolExecutor(max_workers=min(cores, len(jobs))) as threads:
+            return _run_parallel(jobs, engine, progress, keep_histories, keep_models,
+                                 threads)
+    if executor is not None:
+        return _run_parallel(jobs, engine, progress, keep_histories, keep_models, executor)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(jobs), unit="run", leave=False)
+    rows = []
+    try:
+        for config, seed in jobs:
+            model, history, row = run_experiment(config, engine=engine, seed=seed)
+            if history.interrupted:
+                warnings.warn(f"interrupted in run {len(rows) + 1} of {len(jobs)}; the rows "
+                              f"hold the {len(rows)} runs that finished.", RuntimeWarning,
+                              stacklevel=3)
+                break
+            rows.append({**row, **({"history": history} if keep_histories else {}),
+                         **({"model": model} if keep_models else {})})
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return rows
+
+
+def _run_job(config, engine, keep_histories, keep_models, stop=None):
+    """One run of a sweep, on whichever worker runs it: (its row, whether interrupted).
+
+    ``stop``, a ``threading.Event``, stops the run as Ctrl-C would, within 1% of
+    its epochs, once it is set (a worker thread does not see Ctrl-C itself).
+    Warnings are left to the caller: the filters are shared by all threads.
+    """
+    X, y, model, shuffle_seq = _prepare_run(config)
+
+    def check(epoch, history):
+        if stop.is_set():
+            raise KeyboardInterrupt
+
+    history = bc.train(model, X, y, config.epochs, batch_size=config.batch_size,
+                       shuffle=config.shuffle, lr_decay=config.lr_decay, seed=shuffle_seq,
+                       engine=engine, callback=None if stop is None else check)
+    return ({**_row(config, history), **({"history": history} if keep_histories else {}),
+             **({"model": model} if keep_models else {})}, history.interrupted)
+
+
+def _stop(futures, stop):
+    """Cancel the runs not started; stop the running ones if ``stop`` can, and wait."""
+    if stop is not None:
+        stop.set()
+    for future in futures:
+        future.cancel()
+    if stop is not None:                        # our threads stop within 1% of a run
+        wait_for(futures)
+
+
+def _run_parallel(jobs, engine, progress, keep_histories, keep_models, executor):
+    """``_run_jobs`` on ``executor``: the rows in the order of ``jobs``."""
+    import threading
+    stop = threading.Event() if isinstance(executor, ThreadPoolExecutor) else None
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(jobs), unit="run", leave=False)
+    results, futures = {}, {}
+    with warnings.catch_warnings():             # the runs in this process's threads
+        warnings.filterwarnings("ignore", "training (diverged|interrupted)", RuntimeWarning)
+        try:
+            for i, (config, seed) in enumerate(jobs):
+                future = executor.submit(_run_job, replace(config, seed=seed), engine,
+                                         keep_histories, keep_models, stop)
+                futures[future] = i
+            for future in as_completed(futures):        # the bar counts finished runs
+                results[futures[future]] = future.result()
+                if bar is not None:
+                    bar.update(1)
+                if results[futures[future]][1]:         # a run stopped: stop the others
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            _stop(futures, stop)
+            results.update({i: f.result() for f, i in futures.items()
+                            if f.done() and not f.cancelled() and f.exception() is None})
+            finished = [i for i in sorted(results) if not results[i][1]]
+            first = next((i for i in range(len(jobs)) if i not in finished), None)
+            if first is not None:
+                warnings.warn(f"interrupted in run {first + 1} of {len(jobs)}; the rows hold "
+                              f"the {len(finished)} runs that finished.", RuntimeWarning,
+                              stacklevel=4)
+            return [results[i][0] for i in finished]
+        except BaseException:                   # a run failed: the others are not wanted
+            _stop(futures, stop)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+    return [results[i][0] for i in range(len(jobs))]
 
 
 def sweep(grid, seeds=range(5), base=None, engine="auto", progress=False,
-          keep_histories=False, keep_models=False):
+          keep_histories=False, keep_models=False, executor=None):
     """Run every combination of ``grid`` for every seed.
 
     Parameters
@@ -99,30 +347,24 @@ def sweep(grid, seeds=range(5), base=None, engine="auto", progress=False,
     keep_histories, keep_models : bool, default False
         Also keep each run's ``History`` (for curves) and trained ``Model`` in its
         row, under "history" and "model".
+    executor : concurrent.futures.Executor, optional
+        What runs the runs. By default, with the compiled engine, threads on
+        every core: it releases Python's lock (the GIL), so the runs train side
+        by side. Pass e.g. ``ThreadPoolExecutor(max_workers=1)`` for one run at
+        a time, or ``dask.distributed.Client(...).get_executor()`` for a
+        cluster. Every run's bits depend on its config and seed alone, so the
+        rows are the same, in the same order, whatever runs them.
 
     Returns
     -------
     list of dict
-        One ``run_experiment`` row per (combination, seed), combinations outermost.
+        One ``run_experiment`` row per (combination, seed), combinations outermost;
+        after Ctrl-C, those of the runs that finished (with a warning).
     """
-    base = base or RunConfig()
-    names = list(grid)
-    combos = [dict(zip(names, values, strict=True)) for values in product(*grid.values())]
-    jobs = [(combo, seed) for combo in combos for seed in seeds]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(jobs), unit="run", leave=False)
-    rows = []
-    for combo, seed in jobs:
-        model, history, row = run_experiment(base, engine=engine, seed=seed, **combo)
-        rows.append({**row, **({"history": history} if keep_histories else {}),
-                     **({"model": model} if keep_models else {})})
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    return rows
+    base = _check_config(RunConfig() if base is None else base, "base")
+    combos, seeds = _check_grid(grid), _check_seeds(seeds)
+    jobs = [(replace(base, **combo), seed) for combo in combos for seed in seeds]
+    return _run_jobs(jobs, engine, progress, keep_histories, keep_models, executor)
 
 
 def compare(settings, base=None, seeds=range(5), datasets=("linear", "xor"), engine="auto"):
@@ -142,11 +384,20 @@ def compare(settings, base=None, seeds=range(5), datasets=("linear", "xor"), eng
     list of dict
         ``sweep`` rows with their "history" and "model", and their setting's "label".
     """
-    base = base or RunConfig()
-    return [{**row, "label": label}
-            for dataset in datasets for label, setting in settings.items()
-            for row in sweep({}, seeds=seeds, base=replace(base, dataset=dataset, **setting),
-                             engine=engine, keep_histories=True, keep_models=True)]
+    base = _check_config(RunConfig() if base is None else base, "base")
+    if not isinstance(settings, dict) or not all(isinstance(v, dict) for v in settings.values()):
+        _refuse("settings", settings, "a dict of label -> dict of RunConfig fields",
+                "Pass e.g. settings={'adam': {'optimizer': 'adam'}}.")
+    datasets = _check_names(datasets, "datasets", DATASETS, "('linear', 'xor')")
+    seeds = _check_seeds(seeds)
+    jobs, labels = [], []
+    for dataset in datasets:
+        for label, setting in settings.items():
+            config = _with(replace(base, dataset=dataset), setting, f"settings[{label!r}]")
+            jobs += [(config, seed) for seed in seeds]
+            labels += [label] * len(seeds)
+    rows = _run_jobs(jobs, engine, False, True, True)
+    return [{**row, "label": label} for row, label in zip(rows, labels, strict=False)]
 
 
 def summarize(rows, by, metrics=("final_loss", "mae", "accuracy")):
@@ -156,6 +407,15 @@ def summarize(rows, by, metrics=("final_loss", "mae", "accuracy")):
     (how many runs diverged) and ``<metric>_mean`` / ``<metric>_std``
     (population std over seeds), in first-appearance order.
     """
+    if not isinstance(rows, (list, tuple)) or not all(isinstance(r, dict) for r in rows):
+        _refuse("rows", rows, "a list of dicts (run_experiment's rows)",
+                "Pass e.g. the list that sweep returns.")
+    by, metrics = _check_names(by, "by"), _check_names(metrics, "metrics", hint="('mae',)")
+    for row in rows:
+        missing = [k for k in (*by, *metrics) if k not in row]
+        if missing:
+            raise ValueError(f"a row has no field {missing}; its fields are {tuple(row)}. "
+                             "Pass by and metrics among them.")
     groups = {}
     for row in rows:
         key = tuple(tuple(row[k]) if isinstance(row[k], list) else row[k] for k in by)
@@ -165,7 +425,12 @@ def summarize(rows, by, metrics=("final_loss", "mae", "accuracy")):
         summary = dict(zip(by, key, strict=True), runs=len(members),
                        diverged=sum(r["diverged_at"] is not None for r in members))
         for metric in metrics:
-            values = np.array([r[metric] for r in members], dtype=float)
+            try:
+                values = np.array([r[metric] for r in members], dtype=float)
+            except (TypeError, ValueError):
+                raise ValueError(f"metrics must name numeric fields; {metric!r} holds "
+                                 f"{members[0][metric]!r:.40}. Pass e.g. metrics=('mae',)."
+                                 ) from None
             summary[metric + "_mean"] = float(np.mean(values))
             summary[metric + "_std"] = float(np.std(values))
         out.append(summary)
@@ -181,8 +446,25 @@ def _text_table(header, lines):
                      [fmt.format(*header), rule, *(fmt.format(*cells) for cells in lines)])
 
 
+def _check_table(summary, by, metrics, digits):
+    """The arguments of format_table, checked against ``summary``'s keys."""
+    if not isinstance(summary, (list, tuple)) or not all(isinstance(s, dict) for s in summary):
+        _refuse("summary", summary, "a list of dicts", "Pass the result of summarize(...).")
+    by, metrics = _check_names(by, "by"), _check_names(metrics, "metrics", hint="('mae',)")
+    if not (bc._is_int(digits) and 0 <= digits <= 17):
+        _refuse("digits", digits, "an integer from 0 to 17", "Pass e.g. digits=4.",
+                ValueError if bc._is_int(digits) else TypeError)
+    for s in summary:
+        missing = [k for k in (*by, *(m + "_mean" for m in metrics), "runs") if k not in s]
+        if missing:
+            raise ValueError(f"summary has no {missing}; summarize(rows, by, metrics) with the "
+                             "same by and metrics makes them.")
+    return by, metrics, digits
+
+
 def format_table(summary, by, metrics=("mae", "accuracy"), digits=4):
     """A plain-text table of ``summarize`` output: one line per group, mean ± std."""
+    by, metrics, digits = _check_table(summary, by, metrics, digits)
     header = [*by, *metrics, "runs"]
     lines = []
     for s in summary:
@@ -220,6 +502,14 @@ def format_comparison(summary, by, reference, metrics=("mae", "accuracy"), digit
         One line per group: the ``by`` fields, then for each metric the
         reference value and our mean ± std, then the number of runs.
     """
+    by, metrics, digits = _check_table(summary, by, metrics, digits)
+    if not isinstance(reference, dict) or not all(
+            isinstance(ref, dict) and all(isinstance(v, (int, float)) for v in ref.values())
+            for ref in reference.values()):
+        _refuse("reference", reference, "a dict of group -> {metric: number}",
+                "Pass e.g. reference={0.1: {'mae': 0.0762}}.")
+    if not isinstance(label, str):
+        _refuse("label", label, "a string", "Pass e.g. label='published'.")
     header = [*by, *(f"{m} ({name})" for m in metrics for name in (label, "ours")), "runs"]
     lines = []
     for s in summary:

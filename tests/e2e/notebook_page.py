@@ -6,6 +6,7 @@ every cell is in the page). A slider is found by its description ("lr", "l1",
 for the redraw that follows.
 """
 
+import contextlib
 import json
 import re
 import time
@@ -81,10 +82,14 @@ __e2e.brokenImages = async (scope) => {
   return imgs.filter(i => !(i.complete && i.naturalWidth > 0) || __e2e.blank(i)).length;
 };
 __e2e.imageSig = (scope) => __e2e.hash(__e2e.images(scope).map(i => i.src).join('|'));
-// Tag the current outputs, then note when the first new output / image appears.
+// Tag the current outputs, then note when the first new output / image appears. JupyterLab
+// may redraw an image in place (same <img>, new src) instead of adding a new element, so an
+// old image whose src changed counts as new too.
+__e2e.newImage = (e) => !e.hasAttribute('data-e2e-old') || e.src !== e.getAttribute('data-e2e-src');
 __e2e.watch = (scope) => {
   __e2e.outputs(scope).forEach(e => e.setAttribute('data-e2e-old', '1'));
-  __e2e.images(scope).forEach(e => e.setAttribute('data-e2e-old', '1'));
+  __e2e.images(scope).forEach(e => { e.setAttribute('data-e2e-old', '1');
+                                     e.setAttribute('data-e2e-src', e.src); });
   const w = {t0: performance.now(), firstOutput: null, firstImage: null, scope: scope,
              lastChange: performance.now()};
   const check = () => {
@@ -92,7 +97,7 @@ __e2e.watch = (scope) => {
     w.lastChange = now;
     if (w.firstOutput === null && __e2e.outputs(scope).some(e => !e.hasAttribute('data-e2e-old')))
       w.firstOutput = now;
-    if (w.firstImage === null && __e2e.images(scope).some(e => !e.hasAttribute('data-e2e-old')))
+    if (w.firstImage === null && __e2e.images(scope).some(__e2e.newImage))
       w.firstImage = now;
   };
   if (__e2e.observer) __e2e.observer.disconnect();
@@ -294,6 +299,15 @@ class NotebookPage:
         self.page.wait_for_function(
             "() => __e2e.kernelIdle() && performance.now() - __e2e.watching.lastChange > 1000",
             timeout=timeout * 1000, polling=100)
+        if had_image:
+            # A callback may print before it draws, and a widget callback may run on a kernel
+            # subshell while the main shell reports idle: on a loaded machine the picture can
+            # come seconds after the text. Wait for it (the timeout still catches "never").
+            with contextlib.suppress(PlaywrightTimeout):
+                self.page.wait_for_function(
+                    "() => __e2e.watching.firstImage !== null"
+                    " && performance.now() - __e2e.watching.lastChange > 1000",
+                    timeout=timeout * 1000, polling=100)
 
         w = self.page.evaluate("() => { const w = __e2e.watching; __e2e.observer.disconnect();"
                                " return {t0: w.t0, out: w.firstOutput, img: w.firstImage}; }")

@@ -2,6 +2,7 @@
 
 import math
 import os
+import re
 import warnings
 
 import numpy as np
@@ -21,20 +22,45 @@ def _run_check(title, body, fn):
     name = getattr(fn, "__name__", "")
     name = name if name.isidentifier() else "your_function"
     if not callable(fn):
-        print(f"✗ {title}: expected your function, got {type(fn).__name__} {fn!r:.60}. "
-              f"Pass the function itself, without calling it: {title}(my_function).")
+        print(_scrub(f"✗ {title}: expected your function, got {_value_text(fn)}. Pass the "
+                     f"function itself, without calling it: {title}(my_function)."))
         return False
     try:
         message = body(fn, name)
     except _Fail as fail:
-        print(f"✗ {title}: {fail}")
+        print(_scrub(f"✗ {title}: {fail}"))
         return False
-    print(f"✓ {title}: {message}")
+    print(_scrub(f"✓ {title}: {message}"))
     return True
 
 
+_ADDRESS = re.compile(r"<(?:(?:bound )?(?:function|method|built-in function|class)\s+)?"
+                      r"(?P<name>[\w.<>]+?)(?: of <[^<>]*>)?(?:\s+object)?\s+at\s+0x[0-9a-fA-F]+>")
+
+
+def _scrub(text):
+    """``text`` without object reprs that show a memory address: the name stays."""
+    text = _ADDRESS.sub(lambda m: "`" + m.group("name").rpartition(".")[2] + "`", str(text))
+    return re.sub(r"\s+at\s+0x[0-9a-fA-F]+", "", text)
+
+
+def _value_text(value):
+    """A short description of a value for a verdict: never a repr with an address."""
+    if value is None or isinstance(value, (bool, int, float, complex, np.generic)):
+        return f"{type(value).__name__} {value!r}"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, str):
+        return f"the string {_short(repr(value), 40)}"
+    if isinstance(value, (list, tuple, dict, set)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    if callable(value):
+        return f"the {type(value).__name__} `{getattr(value, '__name__', '?')}`"
+    return f"a {type(value).__name__} object"
+
+
 def _short(text, limit=240):
-    text = " ".join(str(text).split())
+    text = " ".join(_scrub(text).split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
@@ -42,20 +68,33 @@ def _where(exc):
     """The innermost frame outside numpy and this module: (' (in `fn`, at `line`)', line)."""
     import traceback
     np_dir = os.path.dirname(np.__file__)
-    here = os.path.dirname(__file__)                    # the checkers' and the core's frames
+    here = os.path.dirname(os.path.dirname(__file__))   # the workbook's and the core's frames
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if not f.filename.startswith((here, np_dir, backprop_core.__file__))]
     if not frames:
         return "", ""
     frame = frames[-1]
     line = (frame.line or "").strip()
-    return f" (in `{frame.name}`" + (f", at `{line}`)" if line else ")"), line
+    where = _FRAME_NAMES.get(frame.name, f"`{frame.name.strip('<>')}`")
+    return f" (in {where}" + (f", at `{line}`)" if line else ")"), line
 
 
-def _hint(exc, usage, line=""):
+_FRAME_NAMES = {"<lambda>": "a lambda", "<listcomp>": "a list comprehension",
+                "<genexpr>": "a generator expression", "<dictcomp>": "a dict comprehension",
+                "<setcomp>": "a set comprehension", "<module>": "the cell"}
+
+
+def _hint(exc, usage, line="", hints=None):
+    """Advice for an exception raised by the student's code. ``hints`` maps an exception
+    class name (or "shape", for numpy's shape errors) to the exercise's own advice, which
+    replaces the generic one."""
     text = str(exc)
+    hints = hints or {}
     shapes = isinstance(exc, ValueError) and any(w in text for w in ("matmul", "shape",
                                                                      "broadcast", "align"))
+    own = hints.get("shape") if shapes else hints.get(type(exc).__name__)
+    if own:
+        return own
     if shapes and ".T" in line:
         return ("you transposed a matrix on that line. In the forward pass each weight is used "
                 "as stored (a @ w_k); in the backward pass the delta flows back through "
@@ -72,18 +111,20 @@ def _hint(exc, usage, line=""):
         return ("a name is not defined: run the cells that define it first, "
                 "and `import numpy as np` if you use np.")
     if isinstance(exc, AttributeError):
-        return ("the model's parameters are model.w1, model.b1, ..., model.b3, its "
-                "velocities model.v_w1, ..., model.v_b3, and its hyperparameters model.lr "
-                "and model.momentum.")
+        missing = getattr(exc, "name", None)
+        what = f"`{missing}`" if missing else "the name after the dot"
+        return (f"{what} does not exist on that object: print the object's type, and check "
+                "the spelling of the name after the dot.")
     if isinstance(exc, KeyError):
-        return "gradient dicts have the keys 'w1', 'b1', 'w2', 'b2', 'w3', 'b3'."
+        return f"the key {_short(exc, 40)} is not in that dict: print its keys."
     if isinstance(exc, IndexError):
         return "an index is out of range: print the shapes of the arrays you index."
     return f"call it by hand as {usage} on a small input and read the message."
 
 
-def _call(fn, args, case, usage):
-    """``fn(*args)``, with the student's exceptions turned into a friendly verdict."""
+def _call(fn, args, case, usage, hints=None):
+    """``fn(*args)``, with the student's exceptions turned into a friendly verdict;
+    ``hints`` as in ``_hint``."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")     # e.g. overflow in a hand-written sigmoid
         try:
@@ -96,7 +137,7 @@ def _call(fn, args, case, usage):
         except Exception as exc:            # the student's bug, reported, not re-raised
             where, line = _where(exc)
             raise _Fail(f"your function raised {type(exc).__name__}: {_short(exc)}"
-                        f"{where} on {case}. Hint: {_hint(exc, usage, line)}") from None
+                        f"{where} on {case}. Hint: {_hint(exc, usage, line, hints)}") from None
 
 
 def _close(got, want):
@@ -114,14 +155,12 @@ def _array(got, what, shape, case, shape_hint=""):
     if got is None:
         raise _Fail(f"{what} is None on {case}: your function returns nothing. "
                     "Did you forget the `return` statement?")
-    if isinstance(got, (tuple, list)) and not isinstance(got, np.ndarray):
-        raise _Fail(f"{what} should be a numpy array of shape {shape}, but your function "
-                    f"returned a {type(got).__name__} of {len(got)} items on {case}. "
-                    f"Return one array.{shape_hint}")
+    if isinstance(got, (tuple, list)):
+        raise _Fail(_sequence_message(got, what, shape, case))
     if not isinstance(got, (np.ndarray, np.generic, float, int)) or isinstance(got, bool) or (
             not np.issubdtype(np.asarray(got).dtype, np.number)):
         raise _Fail(f"{what} should be a numpy array of numbers, shape {shape}; your function "
-                    f"returned {type(got).__name__} {_short(repr(got), 60)} on {case}.")
+                    f"returned {_value_text(got)} on {case}.")
     got = np.asarray(got, dtype=float)
     if got.shape != tuple(shape):
         hint = shape_hint(got) if callable(shape_hint) else shape_hint
@@ -134,6 +173,35 @@ def _array(got, what, shape, case, shape_hint=""):
         raise _Fail(f"{what} contains NaN or inf on {case}, where the reference is finite. "
                     "Look for a division by zero or an exp that overflows.")
     return got
+
+
+def _as_numbers(seq):
+    """``seq`` as a float array, or None if it is not a (nested) sequence of numbers."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            array = np.asarray(seq, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return array
+
+
+def _sequence_message(got, what, shape, case):
+    """The verdict for a list or tuple where one array of ``shape`` belongs."""
+    kind = type(got).__name__
+    array = _as_numbers(got)
+    if array is not None and array.shape == tuple(shape):
+        if any(isinstance(v, np.ndarray) for v in got):
+            return (f"{what} should be a numpy array of shape {shape}, but your function "
+                    f"returned a Python {kind} of {len(got)} arrays on {case} (what list(a) or "
+                    "a list comprehension gives). Return one array: compute it with array "
+                    "arithmetic on the whole input, with no loop over its rows.")
+        return (f"{what} should be a numpy array of shape {shape}, but your function returned "
+                f"a Python {kind} of numbers on {case} (the kind that .tolist() makes). "
+                "Return the numpy array itself: the code that uses it needs array "
+                "arithmetic and .shape.")
+    return (f"{what} should be a numpy array of shape {shape}, but your function returned a "
+            f"{kind} of {len(got)} items on {case}. Return one array.")
 
 
 def _first_match(got, mistakes, reference, compare=_close):

@@ -54,13 +54,22 @@ def _der_sigmoid_mistakes(y):
     yield "you computed y (1 + y); the sigmoid's derivative is y (1 − y).", y * (1.0 + y)
 
 
+_HINTS = {
+    "AttributeError": ("der_sigmoid needs no attribute of anything: y is a plain numpy array "
+                       "of the sigmoid's outputs, and σ′ in terms of y is arithmetic on y "
+                       "alone. (numpy has no np.sigmoid, and you do not need a sigmoid here.)"),
+    "shape": ("σ′ is taken elementwise: multiply with *, not with @ or np.dot, so that "
+                   "the result has y's shape."),
+}
+
+
 def _check_der_sigmoid(fn, name):
     usage = f"{name}(y)"
     cases = list(_der_sigmoid_cases())
     for i, (label, y) in enumerate(cases, start=1):
         case = f"case {i} of {len(cases)} ({label})"
         y_in = y.copy()
-        got = _array(_call(fn, (y_in,), case, usage), f"{name}(y)", y.shape, case,
+        got = _array(_call(fn, (y_in,), case, usage, _HINTS), f"{name}(y)", y.shape, case,
                      " σ′ is taken elementwise: return an array of y's shape.")
         want = der_sigmoid(y)
         if not _close(got, want):

@@ -6,6 +6,7 @@ import numpy as np
 from backprop_core import PARAM_NAMES, sigmoid
 from workbook.checks._common import (
     _array,
+    _as_numbers,
     _by_how_much,
     _call,
     _case_model,
@@ -76,6 +77,13 @@ def _forward_mistakes(model, X):
                        ), _forward_variant(model, X, transpose=(k,))
 
 
+_HINTS = {
+    "AttributeError": ("the model's parameters are model.w1, model.b1, model.w2, model.b2, "
+                       "model.w3 and model.b3; the sigmoid is bc.sigmoid (numpy has no "
+                       "np.sigmoid)."),
+}
+
+
 def _check_forward(fn, name):
     usage = f"{name}(model, X)"
     for i, (hidden_size, n, scale) in enumerate(_FORWARD_SPECS, start=1):
@@ -86,8 +94,10 @@ def _check_forward(fn, name):
         case = f"case {i} of {len(_FORWARD_SPECS)} ({_describe(hidden_size, n, scale)})"
         student = model.copy()
         before = _snapshot(student, PARAM_NAMES)
-        result = _call(fn, (student, X.copy()), case, usage)
-        if isinstance(result, (tuple, list)) and len(result) >= 2:
+        result = _call(fn, (student, X.copy()), case, usage, _HINTS)
+        as_array = _as_numbers(result) if isinstance(result, (tuple, list)) else None
+        if isinstance(result, (tuple, list)) and len(result) >= 2 and (
+                as_array is None or as_array.shape != want.shape):
             last = np.asarray(result[-1]) if result[-1] is not None else None
             extra = (" Its last item is the right output: return just that, a3."
                      if last is not None and last.shape == want.shape

@@ -33,7 +33,9 @@ def check_gradient_check(fn):
         (a vector, a (1, 1) array, a coupled matrix function, the network's
         loss as a function of w2), and leaves ``x`` as it found it. The verdict
         names a one-sided difference, a missing factor 2, perturbing every
-        element at once, an ignored ``eps``, and an ``x`` left changed.
+        element at once, a loop over the rows of a 2-D ``x`` (with a row view
+        saved as the old value, or not), an ignored ``eps``, an ``x`` never
+        restored, and one restored by arithmetic that rounds.
     """
     return _run_check("check_gradient_check", _check_gradient_check, fn)
 
@@ -62,6 +64,26 @@ def _one_sided(f, x, eps):
         x[idx] = old + eps
         grad[idx] = (f(x) - f0) / eps
         x[idx] = old
+    return grad
+
+
+def _rows_at_once(f, x, eps, view=False):
+    """The loop ``for i in range(len(x))`` on a 2-D x, where ``x[i]`` is a whole row.
+
+    With ``view=False`` every row is perturbed by ±eps and restored; with
+    ``view=True`` the saved ``old = x[i]`` is a view of the row, so that
+    ``x[i] = old - eps`` restores it instead: (f(x + eps row) - f(x)) / (2 eps).
+    """
+    x = np.array(x, dtype=float, copy=True)
+    grad = np.zeros_like(x)
+    for i in range(len(x)):
+        old = x[i].copy()
+        x[i] = old + eps
+        f_plus = f(x)
+        x[i] = old if view else old - eps
+        f_minus = f(x)
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2.0 * eps)
     return grad
 
 
@@ -106,6 +128,18 @@ def _gradient_check_cases():
            model.w2.copy(), model._gradients(X, y)["w2"])
 
 
+_HINTS = {
+    "AttributeError": ("x is a numpy array and f a function that you call as f(x); neither "
+                       "needs an attribute beyond x.shape."),
+    "shape": ("f takes an array of x's shape and returns one number: perturb one "
+                   "element of x at a time, x[i] with i from np.ndindex(x.shape), and call "
+                   "f(x) on the whole array."),
+}
+
+
+_ROWS = "for i in range(len(x)) runs over the ROWS of a 2-D x, and x[i] is a whole row: "
+
+
 def _check_gradient_check(fn, name):
     eps = 1e-4
     usage = f"{name}(f, x, eps)"
@@ -113,25 +147,40 @@ def _check_gradient_check(fn, name):
     for i, (label, f, x0, exact) in enumerate(cases, start=1):
         case = f"case {i} of {len(cases)} ({label}, eps={eps:g})"
         x_in = x0.copy()
-        got = _array(_call(fn, (f, x_in, eps), case, usage), "the numerical gradient",
+        got = _array(_call(fn, (f, x_in, eps), case, usage, _HINTS), "the numerical gradient",
                      x0.shape, case, " Return one derivative per element of x, in x's shape "
                      "(np.zeros_like(x) is a good start).")
-        if not np.array_equal(x_in, x0):
-            raise _Fail(f"your function left x changed on {case} (max change "
-                        f"{float(np.max(np.abs(x_in - x0))):.2g}). After perturbing x[i], put "
-                        "the old value back before the next element, and at the end.")
         central = _central(f, x0, eps)
         scale = 1.0 + float(np.max(np.abs(exact)))
         tolerance = 10.0 * float(np.max(np.abs(central - exact))) + 1e-8 * scale
-        if float(np.max(np.abs(got - exact))) <= tolerance:
+        right = float(np.max(np.abs(got - exact))) <= tolerance
+        if right and np.array_equal(x_in, x0):
             continue
         message = (f"wrong values on {case}: {_by_how_much(got, exact)} against the exact "
                    f"gradient, where central differences with this eps are within "
                    f"{float(np.max(np.abs(central - exact))):.2g}.")
-        diagnosis = _gradient_check_diagnosis(f, x0, eps, got, central, exact)
-        raise _Fail(message + "\n  Diagnosis: " + diagnosis)
+        diagnosis = (None if right else
+                     _gradient_check_diagnosis(f, x0, eps, got, central, exact))
+        if not np.array_equal(x_in, x0) and not (diagnosis or "").startswith(_ROWS):
+            raise _Fail(_changed_x_message(x_in, x0, eps, case))   # the mistake that explains
+        raise _Fail(message + "\n  Diagnosis: " + diagnosis)           # both comes first
     return (f"{name}(f, x, eps) gives central differences on all {len(cases)} cases, "
             "and leaves x as it found it.")
+
+
+def _changed_x_message(x_in, x0, eps, case):
+    """Why x came back changed: never restored, or restored by arithmetic that rounds."""
+    change = float(np.max(np.abs(x_in - x0)))
+    if change < 1e-3 * eps:
+        return (f"your function left x changed on {case}, by at most {change:.2g}: a rounding "
+                "error. Putting x[i] back by arithmetic (x[i] += ε, then x[i] -= 2ε, then "
+                "x[i] += ε) rounds at every step, so x[i] + ε − ε is not always exactly x[i] "
+                "in floating point. Save the old value first, old = x[i], and restore it "
+                "with x[i] = old.")
+    return (f"your function left x changed on {case} (max change {change:.2g}, about "
+            f"{change / eps:.2g} ε): x[i] is never put back. Save the old value, old = x[i], "
+            "and after the two evaluations of f restore it with x[i] = old, before the next "
+            "element.")
 
 
 def _gradient_check_diagnosis(f, x0, eps, got, central, exact):
@@ -154,6 +203,19 @@ def _gradient_check_diagnosis(f, x0, eps, got, central, exact):
     mistakes += [(f"eps is ignored: your result is the central difference with ε = {e:g}, "
                   f"not the ε = {eps:g} passed in. Use the eps argument.", _central(f, x0, e))
                  for e in (1e-1, 1e-2, 1e-3)]
+    if x0.ndim == 2:
+        loop = _ROWS
+        every = ("Loop over single elements instead, for i in np.ndindex(x.shape), where "
+                 "x[i] is one number.")
+        mistakes += [
+            (loop + "`old = x[i]` is then a view of that row, not a copy, so it changes when "
+             "x[i] does: x[i] = old − ε puts back the original instead of going below it, "
+             "and every element of the row gets (f(x + ε row) − f(x)) / 2ε. " + every,
+             _rows_at_once(f, x0, eps, view=True)),
+            (loop + "your loop perturbs every element of row i at once, so each entry gets "
+             "the sum of the partial derivatives of its row. " + every,
+             _rows_at_once(f, x0, eps)),
+        ]
 
     def close(a, b):
         return bool(np.allclose(a, b, rtol=1e-7, atol=1e-10))
@@ -168,7 +230,9 @@ def _gradient_check_diagnosis(f, x0, eps, got, central, exact):
     if c @ c > 0 and residual @ residual > 0:
         h = 2.0 * float(residual @ c / (c @ c))
         fit = np.linalg.norm(residual - h / 2.0 * c) / np.linalg.norm(residual)
-        if fit < 0.05:
+        # Name it only if a one-sided difference with that step does give the answer.
+        if fit < 0.05 and 0 < abs(h) < 0.05 and np.allclose(
+                got, _one_sided(f, x0, h), rtol=0.05, atol=1e-3 * abs(h)):
             kind = "forward" if h > 0 else "backward"
             return (f"a one-sided ({kind}) difference, with a step of about {abs(h):.2g}: "
                     "the error is proportional to f''(x), as for (f(x + h) − f(x)) / h. "

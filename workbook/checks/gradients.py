@@ -39,8 +39,10 @@ def check_gradients(fn):
         (batches of 1 to 8 rows, square and non-square layers, saturated units).
         On a failure the verdict lists each gradient as right or wrong, with its
         errors, and names the mistake when it recognises it: sigma' of z instead
-        of sigma(z), a missing sigma', a transposed matrix, a sum instead of a
-        mean (or the reverse), a missing 1/2, a flipped sign.
+        of sigma(z) (in every layer or in one), a missing sigma', a transposed
+        matrix, the wrong array in dw_k (z instead of a, or another layer's
+        activation), a sum instead of a mean (or the reverse), a missing 1/2, a
+        flipped sign.
     """
     return _run_check("check_gradients", _check_gradients, fn)
 
@@ -89,6 +91,12 @@ def _gradient_mistakes(model, X, y):
            "der_sigmoid(a3) / n.", variant(der_of_z=(3,)))
     yield ("σ′ applied to z instead of σ(z) in the hidden layers: use der_sigmoid(a2) and "
            "der_sigmoid(a1), which take the sigmoid's output.", variant(der_of_z=(1, 2)))
+    for k, layers in ((1, "dw1 and db1"), (2, "dw2, db2, dw1 and db1")):
+        yield (f"σ′ applied to z{k} instead of σ(z{k}) in layer {k}: der_sigmoid(z{k}) computes "
+               f"z{k} (1 − z{k}), which is not σ′(z{k}). der_sigmoid takes the sigmoid's OUTPUT: "
+               f"dz{k} = (dz{k + 1} @ w{k + 1}.T) * der_sigmoid(a{k}). (This is the bug that "
+               f"03's broken backward pass shows: it spoils {layers}, and only those.)",
+               variant(der_of_z=(k,)))
     yield ("a missing σ′ factor, in every layer: each delta is multiplied by der_sigmoid of "
            "its layer's output a_k.", variant(no_der=(1, 2, 3)))
     yield ("a missing σ′ factor at the output: dz3 = (a3 − y) * der_sigmoid(a3) / n.",
@@ -133,6 +141,15 @@ def _gradient_shape_hint(key, shape, got):
     return ""
 
 
+_HINTS = {
+    "AttributeError": ("the model's parameters are model.w1, model.b1, ..., model.b3; the "
+                       "sigmoid and its derivative are bc.sigmoid and bc.der_sigmoid (numpy has "
+                       "neither)."),
+    "KeyError": ("return a dict with exactly the keys 'w1', 'b1', 'w2', 'b2', 'w3', 'b3', one "
+                 "gradient per parameter."),
+}
+
+
 def _check_gradients(fn, name):
     usage = f"{name}(model, X, y)"
     for i, (hidden_size, n, scale) in enumerate(_GRADIENT_SPECS, start=1):
@@ -144,7 +161,7 @@ def _check_gradients(fn, name):
         case = f"case {i} of {len(_GRADIENT_SPECS)} ({_describe(hidden_size, n, scale)})"
         student = model.copy()
         before = _snapshot(student, PARAM_NAMES)
-        grads = _call(fn, (student, X.copy(), y.copy()), case, usage)
+        grads = _call(fn, (student, X.copy(), y.copy()), case, usage, _HINTS)
         if grads is None:
             raise _Fail(f"your function returned None on {case}. Did you forget `return "
                         "grads`? Return a dict: {'w1': dw1, 'b1': db1, ..., 'b3': db3}.")
@@ -184,6 +201,39 @@ def _check_gradients(fn, name):
             "(batches of 1 to 8 rows, square and non-square layers, saturated units).")
 
 
+def _wrong_inputs(got, wrong, model, X, y):
+    """{"wk": message} for each wrong dw_k that is ``v.T @ dz_k`` for the wrong array ``v``:
+    an activation of another layer, or a pre-activation z where its a = σ(z) belongs."""
+    z1 = X @ model.w1 + model.b1                                    # (n, l1)
+    a1 = sigmoid(z1)
+    z2 = a1 @ model.w2 + model.b2                                   # (n, l2)
+    a2 = sigmoid(z2)
+    z3 = a2 @ model.w3 + model.b3                                   # (n, 1)
+    a3 = sigmoid(z3)
+    n = X.shape[0]
+    dz3 = (a3 - y) * der_sigmoid(a3) / n                            # (n, 1)
+    dz2 = (dz3 @ model.w3.T) * der_sigmoid(a2)                      # (n, l2)
+    dz1 = (dz2 @ model.w2.T) * der_sigmoid(a1)                      # (n, l1)
+    arrays = {"X": X, "z1": z1, "a1": a1, "z2": z2, "a2": a2, "z3": z3, "a3": a3}
+    right = {1: "X", 2: "a1", 3: "a2"}
+    found = {}
+    for k, dz in ((1, dz1), (2, dz2), (3, dz3)):
+        key = f"w{k}"
+        if key not in wrong:
+            continue
+        for label, v in arrays.items():
+            if label == right[k] or v.shape[1] != got[key].shape[0]:
+                continue
+            if _close(got[key], v.T @ dz):
+                why = (f"{right[k]} = σ({label}) is layer {k}'s input, not {label} itself"
+                       if label == "z" + right[k][1:] and k > 1 else
+                       f"layer {k}'s input is {right[k]}" + (" (a0 = X)" if k == 1 else ""))
+                found[key] = (f"d{key} = {label}.T @ dz{k} multiplies by the wrong array: "
+                              f"{why}, so d{key} = {right[k]}.T @ dz{k}")
+                break
+    return found
+
+
 def _gradient_report(got, want, wrong, model, X, y, case):
     lines = [f"wrong gradients on {case}:"]
     for key in _BACKWARD_ORDER:
@@ -200,7 +250,11 @@ def _gradient_report(got, want, wrong, model, X, y, case):
         message = (f"the first wrong gradient, going back from the loss, is d{first}: "
                    f"look at layer {first[1]}, and at the delta that flows into it.")
         factors = []
+        inputs_used = _wrong_inputs(got, wrong, model, X, y)
         for key in wrong:
+            if key in inputs_used:
+                factors.append(inputs_used[key])
+                continue
             if key[0] == "w" and _close(got[key], want[key].T):
                 inputs = {"1": "X", "2": "a1", "3": "a2"}[key[1]]
                 factors.append(f"d{key} is the transpose of the right answer: "
@@ -210,7 +264,9 @@ def _gradient_report(got, want, wrong, model, X, y, case):
             c = float(got[key].ravel() @ r / (r @ r)) if r @ r > 0 else 0.0
             if abs(c) > 1e-12 and _close(got[key], c * want[key]):
                 factors.append(f"d{key} is {c:.4g} times the right value")
-        if factors:
+        if factors and set(inputs_used) == set(wrong):      # the whole story: say only that
+            message = "; ".join(factors) + "."
+        elif factors:
             message += " " + "; ".join(factors) + "."
     lines.append("  Diagnosis: " + message)
     return "\n".join(lines)

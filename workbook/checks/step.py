@@ -37,8 +37,9 @@ def check_step(fn):
     bool
         True if, over several consecutive steps from zero velocity, the
         parameters follow the reference exactly and the velocities are stored.
-        The verdict names a swapped sign or order, plain SGD, a missing
-        learning rate, and a hard-coded lr or momentum.
+        The verdict names a swapped sign or order, the learning rate and the
+        momentum swapped, the damped (1 - mu) form, Nesterov's update, plain
+        SGD, a missing learning rate, and a hard-coded lr or momentum.
     """
     return _run_check("check_step", _check_step, fn)
 
@@ -61,6 +62,15 @@ def _momentum_trajectory(model, grads_seq, rule="lab", lr=None, momentum=None):
                 v[k] = mu * v[k] + lr * g
             elif rule == "sgd":
                 theta[k] = theta[k] - lr * g
+            elif rule == "swapped":         # eta and mu in each other's place
+                v[k] = lr * v[k] + mu * g
+                theta[k] = theta[k] - v[k]
+            elif rule == "damped":          # v <- mu v + (1 - mu) eta g, an average
+                v[k] = mu * v[k] + (1.0 - mu) * lr * g
+                theta[k] = theta[k] - v[k]
+            elif rule == "nesterov":        # theta moved by the look-ahead mu v + eta g
+                v[k] = mu * v[k] + lr * g
+                theta[k] = theta[k] - (mu * v[k] + lr * g)
             else:
                 v[k] = mu * v[k] + (g if rule == "no_lr" else lr * g)
                 theta[k] = theta[k] + v[k] if rule == "ascent" else theta[k] - v[k]
@@ -75,6 +85,17 @@ def _step_mistakes(model, grads_seq):
     yield ("the order is swapped: θ was updated with the OLD velocity. First "
            "v ← μ v + η g, then θ ← θ − v with the new v.",
            _momentum_trajectory(model, grads_seq, "order"))
+    yield ("the learning rate and the momentum are swapped: you computed v ← η v + μ g. "
+           "The momentum μ = model.momentum multiplies the old velocity and the learning rate "
+           "η = model.lr the gradient: v ← μ v + η g, then θ ← θ − v.",
+           _momentum_trajectory(model, grads_seq, "swapped"))
+    yield ("the damped form: v ← μ v + (1 − μ) η g (an exponential average of the gradients, "
+           "as in Adam or PyTorch's dampening) takes steps 1 − μ times the lab's. The lab "
+           "adds the whole η g: v ← μ v + η g, then θ ← θ − v.",
+           _momentum_trajectory(model, grads_seq, "damped"))
+    yield ("Nesterov momentum: you moved θ by the look-ahead μ v + η g. Nesterov's method is "
+           "a fine optimiser, but the lab's is the classical one: v ← μ v + η g, then "
+           "θ ← θ − v with that v.", _momentum_trajectory(model, grads_seq, "nesterov"))
     yield ("no momentum: your update is plain SGD, θ ← θ − η g. Keep a velocity per "
            "parameter in model.v_<name>: v ← μ v + η g, then θ ← θ − v.",
            _momentum_trajectory(model, grads_seq, "sgd"))
@@ -84,6 +105,14 @@ def _step_mistakes(model, grads_seq):
            f"{model.momentum:g}.", _momentum_trajectory(model, grads_seq, momentum=0.9))
     yield ("the learning rate is hard-coded as 0.1: use model.lr, which this case sets to "
            f"{model.lr:g}.", _momentum_trajectory(model, grads_seq, lr=0.1))
+
+
+_HINTS = {
+    "AttributeError": ("the model's parameters are model.w1, model.b1, ..., model.b3, their "
+                       "velocities model.v_w1, ..., model.v_b3, and its hyperparameters "
+                       "model.lr (η) and model.momentum (μ)."),
+    "KeyError": "grads has the keys 'w1', 'b1', 'w2', 'b2', 'w3', 'b3', one per parameter.",
+}
 
 
 def _check_step(fn, name):
@@ -105,7 +134,8 @@ def _check_step(fn, name):
             want_v.append(_snapshot(reference, ["v_" + k for k in PARAM_NAMES]))
             state = [*PARAM_NAMES, *("v_" + k for k in PARAM_NAMES)]
             before = _snapshot(student, state)
-            result = _call(fn, (student, {k: g.copy() for k, g in grads.items()}), case, usage)
+            result = _call(fn, (student, {k: g.copy() for k, g in grads.items()}), case,
+                           usage, _HINTS)
             for k in PARAM_NAMES:
                 _array(getattr(student, k, None), f"model.{k}", want_theta[-1][k].shape, case)
             if not _changed(before, student):
