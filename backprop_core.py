@@ -69,8 +69,7 @@ def tanh(x):
 
 def der_tanh(y):
     r"""Derivative of tanh given its OUTPUT ``y = tanh(x)``: :math:`1 - y^2`."""
-    y = _floats(y, "y")
-    return 1.0 - y * y
+    return 1.0 - np.square(_floats(y, "y"))
 
 
 def relu(x):
@@ -581,16 +580,16 @@ def train(model, X, y, epochs, batch_size=1, shuffle=False, lr_decay=1.0, seed=N
         raise ValueError(f"lr_decay={lr_decay:g} takes the lr from {lr0:g} to 1e{last:.0f} by "
                          f"epoch {epochs}, beyond 1e300 or below 1e-300 where no update works. "
                          "Pass an lr_decay closer to 1, or fewer epochs.")
+    live = {p + k for p in ("", *_OPT_STATE[model.optimizer]) for k in PARAM_NAMES}  # trained
     same_math = all(getattr(type(model), k) is getattr(Model, k)   # not a subclass's numerics,
                     for k in ("_forward", "_gradients", "_step", "_loss")) and all(
-        getattr(model, p + k).dtype == np.float64                  # nor float32 set by hand
-        for p in ("", *_OPT_STATE[model.optimizer]) for k in PARAM_NAMES)
+        getattr(model, k).dtype == np.float64 for k in live)       # nor float32 set by hand
     engine = "numba" if requested != "numpy" and "numba" in ENGINES and same_math else "numpy"
     n, factor, history = X.shape[0], 1.0, History(engine=engine)
     # Short engine calls, so that Ctrl-C is seen soon: 1 epoch, then 4x more while a call
     # stays short, its orders under 8 MB; ~1% of the run if watched. Bits do not change.
     most, chunk, start = max(1, epochs // 100) if callback else epochs, 1, time.perf_counter()
-    saved = ({k: v.copy() if isinstance(v, np.ndarray) else v for k, v in vars(model).items()}, 0)
+    saved = ({k: v.copy() if k in live else v for k, v in vars(model).items()}, 0)
     try:
         with np.errstate(all="ignore"):
             # the compiled engine: compiled here, once per process, or why it cannot be
@@ -613,7 +612,7 @@ def train(model, X, y, epochs, batch_size=1, shuffle=False, lr_decay=1.0, seed=N
                 for values, new in ((history.loss, loss), (history.accuracy, acc),
                                     (history.mae, mae), (history.lr, lrs[:len(loss)].tolist())):
                     values += new
-                saved = ({k: v.copy() if isinstance(v, np.ndarray) else v   # in one assignment
+                saved = ({k: v.copy() if k in live else v   # in one assignment
                           for k, v in vars(model).items()}, history.epochs)
                 chunk = size * 4 if time.perf_counter() - tick < CHUNK_SECONDS / 4 else chunk
                 if callback is not None:
@@ -651,11 +650,13 @@ def train(model, X, y, epochs, batch_size=1, shuffle=False, lr_decay=1.0, seed=N
 
 
 def rel_error(a, b):
-    """Max relative error max |a - b| / max(1e-8, |a| + |b|), as in CS231n."""
+    """Max relative error max |a - b| / max(1e-8, |a| + |b|) (CS231n's); inf vs other value: 1."""
     if (a := _floats(a, "a")).shape != (b := _floats(b, "b")).shape or a.size == 0:
         raise ValueError(f"a and b must share a shape with at least one number, got shapes "
                          f"{a.shape} and {b.shape}. Compare like with like.")
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+    with np.errstate(all="ignore"):     # inf - inf, inf / inf: NaN, set to their limit below
+        err = np.abs(a - b) / (scale := np.maximum(1e-8, np.abs(a) + np.abs(b)))
+    return float(np.max(np.select([a == b, np.isinf(scale)], [0.0, 1.0], err)))
 
 
 # order -> {k: c_k}: dL/dtheta ~ sum_k c_k (L(theta + k eps) - L(theta - k eps)) / eps.
@@ -696,5 +697,4 @@ def numerical_gradients(model, X, y, eps=None, order=4):
 def gradient_check(model, X, y, eps=None, order=4):
     """Name -> max ``rel_error`` of ``gradients`` and ``numerical_gradients``; < 1e-7 is right."""
     numeric = numerical_gradients(model, X, y, eps, order)     # checks every argument
-    analytic = model.gradients(X, y)
-    return {name: rel_error(analytic[name], numeric[name]) for name in PARAM_NAMES}
+    return {name: rel_error(g, numeric[name]) for name, g in model.gradients(X, y).items()}

@@ -28,7 +28,11 @@ of one step, 4 F + 4 P with F = 2 (2 l1 + l1 l2 + l2) for a forward pass (the
 step's forward, its backward at twice that, the epoch's metrics at one
 forward per sample) and P parameters (the momentum step), divided by the rate
 of a large float64 matrix product on one core, measured here (numpy's BLAS,
-one thread). "share" is limit / numba.
+one thread). "share" is limit / numba. "floor" is what memory alone costs: the
+momentum step of all P parameters, v = mu v + lr g and w -= v, compiled (numba,
+no fastmath), reading w, v and the gradient's factors and writing w and v, as
+any per-sample momentum training must each step (the engine fuses the forward
+and backward passes into this sweep over w2).
 
 It also times the engine with mini-batches, numba's first call in fresh
 processes (compiling into an empty cache, then loading from it), a small
@@ -278,6 +282,27 @@ def time_peer(runner, hidden_size, X, y, epochs, repeats):
     return us_per_sample(best_of(repeats, runner(hidden_size, X, y, epochs)), epochs)
 
 
+def update_floor(hidden_size, trials=300):
+    """Microseconds of the momentum step alone over (l1, l2) + the small parameters, the
+    gradient of w2 an outer product a1 dz2^T as in the engine: best of many short trials."""
+    import numba
+
+    @numba.njit(fastmath=False)
+    def step(w, v, a, dz, lr, mu):                 # w, v (rows, l2); a (rows,), dz (l2,)
+        for j in range(w.shape[0]):
+            a_j, w_j, v_j = a[j], w[j], v[j]
+            for k in range(w.shape[1]):
+                v_j[k] = v_j[k] * mu + lr * (a_j * dz[k])
+                w_j[k] -= v_j[k]
+
+    l1, l2 = hidden_size
+    rng = np.random.default_rng(0)
+    w, v = rng.random((l1 + 4, l2)) * 1e-3, np.zeros((l1 + 4, l2))   # + 3 l1 + 2 l2 + 1
+    a, dz = rng.random(l1 + 4), rng.random(l2) * 1e-9
+    step(w, v, a, dz, LR, 0.9)                      # compiles
+    return best_of(trials, lambda: step(w, v, a, dz, LR, 0.9)) * 1e6
+
+
 def flops_per_step(hidden_size):
     """4 F + 4 P: forward, backward (2 F), the epoch's metrics (F per sample), the step."""
     l1, l2 = hidden_size
@@ -374,7 +399,8 @@ def main(argv=None):
     X, y = bc.generate_linear(N, seed=0)
 
     print(f"Machine: {machine()}")
-    print(f"{versions()}; linear set n = {N}, lr = {LR}, best of {repeats}, wall clock\n")
+    print(f"{versions()}; linear set n = {N}, lr = {LR}, best of {repeats} "
+          f"(numba and JAX per sample: best of {max(repeats, 5)}), wall clock\n")
     rate = matmul_rate()
     print(f"Compute limit: float64 matrix product on one core, {rate / 1e9:.1f} GFLOP/s\n")
 
@@ -391,7 +417,7 @@ def main(argv=None):
     print(f"Per-sample training (batch_size=1), microseconds per sample; epochs: listing "
           f"and numpy {slow_epochs}, numba {fast_epochs}, peers {peer_epochs} "
           f"(PyTorch {max(1, slow_epochs // 2)})")
-    columns = ["listing", "numpy", "numba", "PyTorch", "JAX", "limit", "share",
+    columns = ["listing", "numpy", "numba", "PyTorch", "JAX", "limit", "share", "floor",
                "numba/listing", "JAX/numba"]
     header = f"{'hidden':>10}  " + "  ".join(f"{c:>9}" for c in columns)
     print(header)
@@ -400,16 +426,18 @@ def main(argv=None):
         big = hidden_size == (512, 512)
         listing = time_listing(hidden_size, X, y, slow_epochs, repeats)
         numpy_ = time_train(hidden_size, X, y, slow_epochs, repeats, "numpy")
-        numba_ = time_train(hidden_size, X, y, fast_epochs // (5 if big else 1), repeats,
-                            "numba")
+        numba_ = time_train(hidden_size, X, y, fast_epochs // (5 if big else 1),
+                            max(repeats, 5), "numba")
         cells = {"listing": listing, "numpy": numpy_, "numba": numba_}
         for label in peers:
             epochs = max(1, slow_epochs // 2) if label == "PyTorch" else (
                 max(1, peer_epochs // 5) if big else peer_epochs)
-            cells[label] = time_peer(PEERS[label][1], hidden_size, X, y, epochs, repeats)
+            cells[label] = time_peer(PEERS[label][1], hidden_size, X, y, epochs,
+                                     repeats if label == "PyTorch" else max(repeats, 5))
         limit = flops_per_step(hidden_size) / rate * 1e6
         line = [f"{cells[c]:9.2f}" if c in cells else f"{'-':>9}" for c in columns[:5]]
-        line += [f"{limit:9.3f}", f"{limit / numba_:8.0%}", f"{listing / numba_:12.1f}x"]
+        line += [f"{limit:9.3f}", f"{limit / numba_:8.0%}", f"{update_floor(hidden_size):9.3f}",
+                 f"{listing / numba_:12.1f}x"]
         line.append(f"{cells['JAX'] / numba_:8.2f}x" if "JAX" in cells else f"{'-':>9}")
         print(f"{str(hidden_size):>10}  " + "  ".join(line))
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import backprop_core as bc
+from workbook import modelfile
 
 STATE_KEYS = [p + n for p in ("", "v_", "m_", "s_") for n in bc.PARAM_NAMES]
 HYPER = ("hidden_size", "lr", "momentum", "activation", "output_activation", "optimizer",
@@ -230,3 +231,30 @@ def test_refuses_invalid_hyperparameters(tmp_path, saved, key, value, message):
     np.savez(path, **arrays)
     with pytest.raises(ValueError, match=message):
         bc.Model.load(path)
+
+
+# -- refusal of incomplete dicts at writing ------------------------------------------------
+
+
+@pytest.mark.parametrize("where, drop, add", [
+    ("hyperparameters", "seed", None), ("hyperparameters", "hidden_size", None),
+    ("arrays", "v_b2", None), ("arrays", "s_w3", None), ("arrays", "w1", "w4")])
+def test_write_names_what_a_dict_is_missing_and_writes_nothing(tmp_path, saved, where, drop,
+                                                               add):
+    hyper, arrays = modelfile.read(saved)
+    dicts = {"hyperparameters": hyper, "arrays": arrays}
+    del dicts[where][drop]
+    if add:
+        dicts[where][add] = np.zeros(3)
+    extra = rf" and has unknown keys \['{add}'\]" if add else ""
+    target = tmp_path / "out.npz"
+    with pytest.raises(ValueError, match=rf"^{where} is missing \['{drop}'\]{extra}; it must "
+                                         r"have exactly the keys \(.*\)\. Pass both dicts"):
+        modelfile.write(target, hyper, arrays, check=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]   # no file, no temp
+
+
+def test_write_refuses_a_non_dict(tmp_path, saved):
+    hyper, arrays = modelfile.read(saved)
+    with pytest.raises(TypeError, match=r"^arrays must be a dict with the keys .*got list"):
+        modelfile.write(tmp_path / "out.npz", hyper, list(arrays.values()))

@@ -5,6 +5,7 @@ written out here; central finite differences (``gradient_check``); updates compu
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -294,6 +295,31 @@ def test_rel_error_values():
     assert bc.rel_error([1.0], [3.0]) == pytest.approx(2.0 / 4.0)
     assert bc.rel_error([0.0, 1.0], [1e-9, 1.0]) == pytest.approx(1e-9 / 1e-8)
     assert bc.rel_error([[1.0, -1.0]], [[1.0, 1.0]]) == pytest.approx(1.0)
+
+
+INF = math.inf
+
+
+@pytest.mark.parametrize("a, b", [(INF, INF), (-INF, -INF), (INF, -INF), (INF, 2.0), (-3.0, INF),
+                                  ([1.0, INF], [1.5, INF]), ([0.5, INF], [0.5, 0.0])])
+def test_rel_error_with_an_inf_is_its_limit_without_a_warning(a, b):
+    """Oracle: the formula on a huge finite number standing in for each inf (the same
+    huge number for the same inf), where |x - c| / (|x| + |c|) has reached its limit."""
+    def finite(v):
+        return np.nan_to_num(np.asarray(v, dtype=float), posinf=1e300, neginf=-1e300)
+
+    want = float(np.max(np.abs(finite(a) - finite(b))
+                        / np.maximum(1e-8, np.abs(finite(a)) + np.abs(finite(b)))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # numpy's "invalid value" RuntimeWarning too
+        assert bc.rel_error(a, b) == want
+
+
+def test_rel_error_keeps_nan_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(bc.rel_error([math.nan, 1.0], [INF, 1.0]))
+        assert math.isnan(bc.rel_error(math.nan, math.nan))
 
 
 # -- gradients against the listing ------------------------------------------------------

@@ -108,6 +108,52 @@ def test_a_diverged_session_trains_no_further():
     assert session.epochs == 1
 
 
+def test_ctrl_c_in_training_stops_the_run_and_keeps_the_completed_epochs(monkeypatch):
+    calls = []
+
+    def interrupting(model, X, y, orders, lrs, batch_size):     # Ctrl-C in engine call 7
+        calls.append(len(orders))
+        out = bc._numpy_epochs(model, X, y, orders, lrs, batch_size)
+        if len(calls) == 7:
+            raise KeyboardInterrupt
+        return out
+
+    session = Session(engine="numpy")
+    monkeypatch.setitem(bc.ENGINES, "numpy", interrupting)
+    with pytest.warns(RuntimeWarning, match=r"^training interrupted after (\d+) of 300 epochs; "
+                      r"the session keeps them: \1 epochs since the initial weights"):
+        session.run(300)
+    monkeypatch.undo()
+    kept = session.epochs
+    assert len(calls) == 7, f"the run went on after Ctrl-C: {len(calls)} engine calls"
+    assert session.history.interrupted and 0 < kept < 300
+    assert kept == sum(calls[:6])                   # the interrupted call is undone
+    assert all(len(getattr(session.history, f)) == kept for f in FIELDS)
+    assert session.test_epochs[-1] == kept
+    assert session.test_loss[-1] == bc.evaluate(session.model, session.X_test,
+                                                session.y_test)[0]
+    model = session.initial.copy()                  # oracle: train those epochs in one call
+    history = bc.train(model, session.X, session.y, kept, engine="numpy")
+    assert history.loss == session.history.loss and same_weights(model, session.model)
+    session.run(5)                                  # and the session trains on
+    assert not session.history.interrupted and session.epochs == kept + 5
+
+
+def test_ctrl_c_in_the_callback_keeps_the_chunk_it_saw():
+    seen = []
+
+    def callback(session):
+        seen.append(session.epochs)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    session = Session(engine="numpy")
+    with pytest.warns(RuntimeWarning, match=r"^training interrupted after 6 of 200 epochs"):
+        session.run(200, callback=callback)
+    assert seen == [2, 4, 6] and session.epochs == 6 and session.history.interrupted
+    assert same_run(session, Session(engine="numpy").run(6))
+
+
 @pytest.mark.parametrize("kwargs,message", [
     ({"n_test": -1}, "n_test must be an integer >= 0"),
     ({"n_test": 2.5}, "n_test must be an integer >= 0"),

@@ -39,6 +39,7 @@ RUNS = [
     ("xor-64x128-chaotic", "xor", (64, 128), 0.1, 600, {}),
     ("linear-5x10-chaotic", "linear", (5, 10), 0.1, 1000, {}),
     ("linear-decayed", "linear", (64, 128), 0.1, 300, {"lr_decay": 0.9}),
+    ("linear-long-rows", "linear", (6, 258), 0.1, 100, {}),        # l2 >= engine.ONE_ROW_FROM
     ("tanh-adam-bce", "linear", (8, 6), 0.01, 200,
      {"activation": "tanh", "optimizer": "adam", "loss": "bce", "batch_size": 7}),
     ("relu-sgd-linear-out", "linear", (8, 6), 0.01, 200,
@@ -221,17 +222,18 @@ def test_branch_free_exp_gives_the_bits_of_fdlibms_exp():
 
 
 def test_simd_sums_give_the_bits_of_their_python_definitions(monkeypatch):
-    """``_lanes4``, ``_lanes4_momentum`` and ``_rows8``, written out in SIMD
-    instructions, against the same functions run by Python one number at a time."""
+    """``_lanes4``, ``_lanes4_momentum``, ``_lanes1_momentum`` and ``_rows8``, written out
+    in SIMD instructions, against the same functions run by Python one number at a time."""
     numba = pytest.importorskip("numba")
     engine.kernel()
-    lanes4, lanes4_momentum, rows8 = (engine._simd_intrinsics()[name]
-                                      for name in engine._SIMD)
+    lanes4, lanes4_momentum, lanes1_momentum, rows8 = (engine._simd_intrinsics()[name]
+                                                       for name in engine._SIMD)
 
     @numba.njit
-    def simd(a, w, v, A1, Z2, out, out_m):
+    def simd(a, w, v, A1, Z2, out, out_m, out_1):
         lanes4(a, w, 3, out)
         lanes4_momentum(a, w, v, A1, 5, 0.01, 0.9, out_m)
+        lanes1_momentum(a, w, v, A1, 10, 0.01, 0.9, out_1)
         rows8(A1, 1, w, 2, Z2)
 
     for name in engine._SIMD:                   # the module's names back to Python, for the oracle
@@ -240,13 +242,42 @@ def test_simd_sums_give_the_bits_of_their_python_definitions(monkeypatch):
     for l2 in (1, 4, 11, 32):                   # with and without a tail beyond l2 - l2 % 4
         a, w, v = rng.standard_normal(l2), rng.standard_normal((13, l2)), rng.random((13, l2))
         A1, Z2 = rng.random((2, 13)), rng.standard_normal((2, l2))
-        got = [a.copy(), w.copy(), v.copy(), A1.copy(), Z2.copy(), np.zeros(16), np.zeros(16)]
+        got = [a.copy(), w.copy(), v.copy(), A1.copy(), Z2.copy(), *np.zeros((3, 16))]
         want = [x.copy() for x in got]
         simd(*got)
-        a_, w_, v_, A1_, Z2_, out_, out_m_ = want
+        a_, w_, v_, A1_, Z2_, out_, out_m_, out_1_ = want
         engine._PYTHON["_lanes4"](a_, w_, 3, out_)
         engine._PYTHON["_lanes4_momentum"](a_, w_, v_, A1_, 5, 0.01, 0.9, out_m_)
+        engine._PYTHON["_lanes1_momentum"](a_, w_, v_, A1_, 10, 0.01, 0.9, out_1_)
         engine._PYTHON["_rows8"](A1_, 1, w_, 2, Z2_)
-        for name, g, h in zip(("a", "w", "v", "A1", "Z2", "lanes", "lanes_m"), got, want,
-                              strict=True):
+        for name, g, h in zip(("a", "w", "v", "A1", "Z2", "lanes", "lanes_m", "lanes_1"), got,
+                              want, strict=True):
             assert np.array_equal(g, h), f"l2={l2}: {name} differs"
+
+
+@pytest.mark.parametrize("optimizer, batch_size", [("momentum", 1), ("adam", 1), ("sgd", 3)])
+@pytest.mark.parametrize("hidden_size", [(6, 9), (9, engine.ONE_ROW_FROM + 3)])
+def test_compiled_engine_gives_the_bits_of_its_python_source(monkeypatch, optimizer, batch_size,
+                                                              hidden_size):
+    """Every compiled path (four rows of w2 at a time, or one from ``ONE_ROW_FROM`` on, with
+    a tail of l2 % 4 numbers) against the engine's own functions run by Python, number by
+    number: the compiler may only lay the arithmetic out, never change it."""
+    X, y = bc.generate_xor_easy()
+    X, y = X[:7], y[:7]
+    orders = np.array([[3, 0, 6, 1, 5, 2, 4], [6, 5, 4, 3, 2, 1, 0]])
+
+    def run():
+        model = bc.Model(hidden_size, lr=0.1, optimizer=optimizer, seed=4)
+        params = {name: getattr(model, name) for name in engine.PARAM_NAMES}
+        state = {prefix + name: np.zeros_like(params[name])
+                 for prefix in engine.OPT_STATE[optimizer] for name in engine.PARAM_NAMES}
+        history = engine.run_epochs(params, state, X, y, orders, np.full(2, 0.1), batch_size,
+                                    "sigmoid", "sigmoid", "mse", optimizer, 0.9, 0)
+        return [*history[:3], *params.values(), *state.values()]
+
+    compiled = run()
+    for name in engine._FUNCTIONS:                   # the source, run by Python
+        monkeypatch.setattr(engine, name, engine._PYTHON[name])
+    monkeypatch.setattr(engine, "kernel", lambda: engine._PYTHON["_epochs"])
+    for got, want in zip(compiled, run(), strict=True):
+        assert np.array_equal(got, want)

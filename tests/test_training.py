@@ -349,8 +349,21 @@ def test_run_experiment_uses_its_config():
     assert row["accuracy"] == pytest.approx(accuracy)
     assert row["mae"] == pytest.approx(bc.mean_abs_error(model, X, y), rel=1e-12)
     assert row["diverged_at"] is None and row["epochs_run"] == 5
+    assert row["n"] == len(X) == 21                          # the points it trained on
     for key, value in vars(config).items():
-        assert row[key] == value, key
+        assert key == "n" or row[key] == value, key
+
+
+def test_a_row_records_the_points_the_run_trained_on():
+    """The oracle is the data set itself: "xor" has its 21 points whatever n says."""
+    n_xor = len(bc.generate_xor_easy()[0])
+    _, _, row = experiments.run_experiment(dataset="xor", n=50, epochs=1, engine=ENGINE)
+    assert row["n"] == n_xor, f"the xor row says n={row['n']}; it trained on {n_xor} points"
+    _, _, row = experiments.run_experiment(dataset="linear", n=50, epochs=1, engine=ENGINE)
+    assert row["n"] == 50
+    base = experiments.RunConfig(hidden_size=(2, 2), epochs=1, n=30)
+    rows = experiments.sweep({"dataset": ["xor", "circle"]}, seeds=[0], base=base, engine=ENGINE)
+    assert [(r["dataset"], r["n"]) for r in rows] == [("xor", n_xor), ("circle", 30)]
 
 
 def test_run_experiment_overrides():

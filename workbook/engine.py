@@ -8,9 +8,10 @@ by a lazy import, and this module imports numba only on the first run, so
 ``import backprop_core`` needs neither.
 
 The engine sees arrays and codes, never a ``Model``: ``run_epochs`` packs
-the parameters into one flat vector theta (P,), laid out as ``FLAT_ORDER``,
-and likewise the optimizer state and the gradient, so an update is one loop
-over P numbers; w1 ... b3 are views into theta.
+the small parameters into one flat vector theta, laid out as ``FLAT_ORDER``,
+and likewise their optimizer state and gradient, so that their update is one
+loop; w1 ... b3 are views into theta. w2 (l1, l2), nearly all of P at large
+sizes, and its state are trained where they are, in the caller's arrays.
 
 Speed. Per-sample SGD (the lab's) makes one sweep over the rows of w2 per
 step, a block of rows at a time: the backward pass reads a row, the row is
@@ -50,8 +51,12 @@ LOSS_CODES = {"mse": 0, "bce": 1}
 OPT_CODES = {"momentum": 0, "sgd": 1, "adam": 2}
 OPT_STATE = {"momentum": ("v_",), "sgd": (), "adam": ("m_", "s_")}   # state prefixes
 PARAM_NAMES = ("w1", "b1", "w2", "b2", "w3", "b3")
-FLAT_ORDER = ("w1", "b1", "b2", "w3", "b3", "w2")              # w2, the largest, last
+FLAT_ORDER = ("w1", "b1", "b2", "w3", "b3")                    # w2, the largest, apart
 METRIC_ROWS = 16                # inputs per sweep of w2 in the epoch's metrics
+# From rows of this many numbers (l2) on, the step reads and writes one row of w2 and
+# of its velocity at a time, not four side by side: eight rows 4 kB apart, as at l2 =
+# 512, keep the CPU from streaming them (1.4x on the whole step at (512, 512)).
+ONE_ROW_FROM = 256
 
 # -- portable elementary functions ---------------------------------------------
 # libm's exp, tanh and log1p pick an implementation for the CPU at load time
@@ -330,26 +335,42 @@ def _lanes4_momentum(a, w, v, coef, j, lr, mu, out):
             w[j + r, k] -= v[j + r, k]
 
 
+def _lanes1_momentum(a, w, v, coef, j, lr, mu, out):
+    """``_lanes4_momentum`` for row j alone: out[i] for i < 4. Compiled like it."""
+    for i in range(4):
+        total = 0.0
+        for k in range(i, a.shape[0] - a.shape[0] % 4, 4):
+            total += a[k] * w[j, k]
+        out[i] = total
+    for k in range(a.shape[0] - a.shape[0] % 4):
+        v[j, k] = v[j, k] * mu + lr * (coef[0, j] * a[k])
+        w[j, k] -= v[j, k]
+
+
 def _momentum_rows(dz2, w2, v2, A1, lo, hi, lr, mu, lanes, da1):
     """da1[j] = (w2 @ dz2)[j] as ``_dots`` adds it, then the momentum step of row j
     of w2 for one input (``_update_rows``), for lo <= j < hi: each row read once,
-    by ``_lanes4_momentum``."""
+    by ``_lanes4_momentum``, or ``_lanes1_momentum`` for rows of ``ONE_ROW_FROM``
+    numbers or more (the same bits)."""
     n = dz2.shape[0]
     n4 = n - n % 4
-    for j in range(lo, hi, 4):
-        rows = min(4, hi - j)
+    rows_at_once = 1 if n >= ONE_ROW_FROM else 4
+    for j in range(lo, hi, rows_at_once):
+        rows = min(rows_at_once, hi - j)
         if rows == 4:
             _lanes4_momentum(dz2, w2, v2, A1, j, lr, mu, lanes)
+        elif rows_at_once == 1:
+            _lanes1_momentum(dz2, w2, v2, A1, j, lr, mu, lanes)
         else:
             _dots(dz2, w2, j, hi, lanes, da1)
         for r in range(rows):
-            if rows == 4:
+            if rows == rows_at_once:
                 total = (lanes[4 * r] + lanes[4 * r + 1]) + (lanes[4 * r + 2] + lanes[4 * r + 3])
                 for k in range(n4, n):
                     total += dz2[k] * w2[j + r, k]
                 da1[j + r] = total
             a1_j = A1[0, j + r]
-            for k in range(n4 if rows == 4 else 0, n):     # the elements not stepped yet
+            for k in range(n4 if rows == rows_at_once else 0, n):   # not stepped yet
                 v2[j + r, k] = v2[j + r, k] * mu + lr * (a1_j * dz2[k])
                 w2[j + r, k] -= v2[j + r, k]
 
@@ -452,8 +473,8 @@ def _step(y_r, x_next, act, out, loss, opt, lr, mu, c1, c2, beta1, beta2, eps,
             _layer1(x_next, p1, lo, hi, Z1)
             _f_all(Z1, A1n, lo, hi, act)
             _add_rows(A1n, w2, lo, hi, Z2)
-    _update(theta, v, m, s, grad, 3 * l1, theta.shape[0] - l1 * l2, opt, lr, mu, c1, c2,
-            beta1, beta2, eps)                  # b2, w3, b3: before w2 in theta
+    _update(theta, v, m, s, grad, 3 * l1, theta.shape[0], opt, lr, mu, c1, c2,
+            beta1, beta2, eps)                  # b2, w3, b3: after p1 in theta
     if x_next.shape[0]:
         _head(b2, w3, b3, act, out, Z2, A2, z3, a3)
 
@@ -489,11 +510,13 @@ def _epochs(X, y, orders, lrs, batch_size, act, out, loss, opt, mu, t, beta1, be
 
     ``batch_size`` is None for per-sample SGD (a batch of one input, the
     lab's), else the batch size: numba compiles each kind on its first call,
-    with the code of the other left out. ``flat`` holds vectors (P,): the
-    parameters theta, their optimizer state v, m, s and their gradient;
-    ``params`` and ``grads`` views into theta and the gradient: p1 (3, l1)
-    (see ``_layer1``), b2, w3 (l2,), b3 (1,) and w2 (l1, l2); ``state2``
-    views of the w2 part of v, m and s. ``one`` is scratch for one input
+    with the code of the other left out. ``flat`` holds vectors (P - l1 l2,):
+    the parameters theta but w2, their optimizer state v, m, s and their
+    gradient; ``params`` and ``grads`` are views into theta and the gradient,
+    p1 (3, l1) (see ``_layer1``), b2, w3 (l2,), b3 (1,), and then w2 and dw2
+    (l1, l2); ``state2`` holds w2's optimizer state v2, m2, s2 (l1, l2), those
+    an optimizer does not use being any array of that shape (never read).
+    ``one`` is scratch for one input
     (see ``_step``), ``many`` for the metrics: Z1, A1 (rows, l1), Z2, A2
     (rows, l2), z3 and a3 (rows,). act, out, loss and opt are codes from
     ACT_CODES, LOSS_CODES and OPT_CODES; beta1, beta2 and eps are Adam's.
@@ -532,8 +555,8 @@ def _epochs(X, y, orders, lrs, batch_size, act, out, loss, opt, mu, t, beta1, be
         else:
             for start in range(0, n, batch_size):
                 stop = min(start + batch_size, n)
-                for i in range(theta.shape[0] - l1 * l2):   # dw2 is not zeroed: the first
-                    grad[i] = 0.0                           # row writes it
+                for i in range(theta.shape[0]):         # dw2 is not zeroed: the first
+                    grad[i] = 0.0                       # row writes it
                 for i in range(start, stop):    # sum the gradient over the batch's rows
                     r = orders[e, i]
                     Xs[0, 0], Xs[0, 1] = X[r, 0], X[r, 1]
@@ -567,6 +590,10 @@ def _epochs(X, y, orders, lrs, batch_size, act, out, loss, opt, mu, t, beta1, be
                     c2 = 1.0 - _powi(beta2, t)
                 _update(theta, v, m, s, grad, np.int64(0), theta.shape[0], opt, lr, mu, c1, c2,
                         beta1, beta2, eps)
+                v2, m2, s2 = state2
+                _update(w2.reshape(l1 * l2), v2.reshape(l1 * l2), m2.reshape(l1 * l2),
+                        s2.reshape(l1 * l2), dw2.reshape(l1 * l2), np.int64(0), l1 * l2, opt, lr,
+                        mu, c1, c2, beta1, beta2, eps)
         loss_out[e], acc_out[e], mae_out[e] = _metrics(X, y, params, act, out, loss, Z1m, A1m,
                                                        Z2m, A2m, z3m, a3m, block)
         epochs_run = e + 1
@@ -577,21 +604,22 @@ def _epochs(X, y, orders, lrs, batch_size, act, out, loss, opt, mu, t, beta1, be
 
 _FUNCTIONS = ("_exp", "_log1p", "_tanh", "_sigmoid", "_powi", "_f", "_f_all", "_der_f",
               "_softplus", "_layer1", "_rows8", "_add_rows", "_head", "_forward", "_lanes4",
-              "_dots", "_lanes4_momentum", "_momentum_rows", "_update", "_update_rows", "_step",
-              "_metrics", "_epochs")
+              "_dots", "_lanes4_momentum", "_lanes1_momentum", "_momentum_rows", "_update",
+              "_update_rows", "_step", "_metrics", "_epochs")
 _PYTHON = {name: globals()[name] for name in _FUNCTIONS}    # the source of each twin
 
 
 @functools.cache
 def _simd_intrinsics():
-    """``_lanes4``, ``_lanes4_momentum`` and ``_rows8`` as numba intrinsics, in SIMD
-    instructions written out.
+    """``_lanes4``, ``_lanes4_momentum``, ``_lanes1_momentum`` and ``_rows8`` as numba
+    intrinsics, in SIMD instructions written out.
 
     Row r's four partial sums are the four lanes of one vector, s_r += a[k:k+4]
     * w[j + r, k:k+4]: one multiply and one add per lane, each rounded (no FMA),
     so each lane adds in ``_lanes4``'s order, on any CPU and vector width. The
-    step of ``_lanes4_momentum`` is ``_update_rows``'s, four elements at a time;
-    ``_rows8`` adds the eight rows into four sums at a time, in row order.
+    step of ``_lanes4_momentum`` (and ``_lanes1_momentum``) is ``_update_rows``'s,
+    four elements at a time; ``_rows8`` adds the eight rows into four sums at a
+    time, in row order.
     """
     from numba import types
     from numba.core import cgutils
@@ -603,22 +631,24 @@ def _simd_intrinsics():
     f64x4 = ir.VectorType(f64, 4)
     vector, matrix = types.Array(types.float64, 1, "C"), types.Array(types.float64, 2, "C")
 
-    def lanes(context, builder, a, w, j, out, step=None):
-        """The loop of ``_lanes4``; ``step(builder, r, k, a_k, w_rk)`` after each load."""
+    def lanes(context, builder, a, w, j, out, step=None, rows=4):
+        """The loop of ``_lanes4`` over ``rows`` rows; ``step(builder, r, k, a_k, w_rk)``
+        after each load."""
         l2 = builder.extract_value(w.shape, 1)
         n4 = builder.and_(builder.extract_value(a.shape, 0), i64(-4))     # l2 - l2 % 4
-        rows = [builder.gep(w.data, [builder.mul(builder.add(j, i64(r)), l2)]) for r in range(4)]
+        w_rows = [builder.gep(w.data, [builder.mul(builder.add(j, i64(r)), l2)])
+                  for r in range(rows)]
         sums = [cgutils.alloca_once_value(builder, ir.Constant(f64x4, [0.0] * 4))
-                for _ in range(4)]
+                for _ in range(rows)]
         with cgutils.for_range_slice(builder, i64(0), n4, i64(4)) as (k, _):
             a_k = load4(builder, a.data, k)
-            for r in range(4):
-                w_rk = load4(builder, rows[r], k)
+            for r in range(rows):
+                w_rk = load4(builder, w_rows[r], k)
                 builder.store(builder.fadd(builder.load(sums[r]), builder.fmul(a_k, w_rk)),
                               sums[r])
                 if step is not None:
                     step(builder, r, k, a_k, w_rk)
-        for r in range(4):
+        for r in range(rows):
             sum_r = builder.load(sums[r])
             for i in range(4):
                 builder.store(builder.extract_element(sum_r, ir.IntType(32)(i)),
@@ -653,7 +683,7 @@ def _simd_intrinsics():
             return context.get_dummy_value()
         return types.none(*[a, w, j, out]), codegen
 
-    def lanes4_momentum(typingctx, a, w, v, coef, j, lr, mu, out):
+    def lanes_momentum(rows, typingctx, a, w, v, coef, j, lr, mu, out):
         if ((a, w, v, coef, out) != (vector, matrix, matrix, matrix, vector)
                 or not isinstance(j, types.Integer) or (lr, mu) != (types.float64,) * 2):
             return None
@@ -663,11 +693,11 @@ def _simd_intrinsics():
             j = context.cast(builder, j, signature.args[4], types.int64)
             l2 = builder.extract_value(w.shape, 1)
             v_rows = [builder.gep(v.data, [builder.mul(builder.add(j, i64(r)), l2)])
-                      for r in range(4)]
+                      for r in range(rows)]
             w_rows = [builder.gep(w.data, [builder.mul(builder.add(j, i64(r)), l2)])
-                      for r in range(4)]
+                      for r in range(rows)]
             coefs = [splat(builder, builder.load(builder.gep(coef.data, [builder.add(j, i64(r))])))
-                     for r in range(4)]
+                     for r in range(rows)]
             lr4, mu4 = splat(builder, lr), splat(builder, mu)
 
             def step(builder, r, k, a_k, w_rk):      # v = v mu + lr (coef a); w -= v
@@ -676,7 +706,7 @@ def _simd_intrinsics():
                 store4(builder, v_rk, v_rows[r], k)
                 store4(builder, builder.fsub(w_rk, v_rk), w_rows[r], k)
 
-            lanes(context, builder, a, w, j, out, step)
+            lanes(context, builder, a, w, j, out, step, rows)
             return context.get_dummy_value()
         return types.none(*[a, w, v, coef, j, lr, mu, out]), codegen
 
@@ -704,13 +734,19 @@ def _simd_intrinsics():
             return context.get_dummy_value()
         return types.none(*[A, q, w, j, Z]), codegen
 
+    def lanes4_momentum(typingctx, a, w, v, coef, j, lr, mu, out):
+        return lanes_momentum(4, typingctx, a, w, v, coef, j, lr, mu, out)
+
+    def lanes1_momentum(typingctx, a, w, v, coef, j, lr, mu, out):
+        return lanes_momentum(1, typingctx, a, w, v, coef, j, lr, mu, out)
+
     return {"_lanes4": intrinsic(lanes4), "_lanes4_momentum": intrinsic(lanes4_momentum),
-            "_rows8": intrinsic(rows8)}
+            "_lanes1_momentum": intrinsic(lanes1_momentum), "_rows8": intrinsic(rows8)}
 
 
 _INLINED = ("_exp", "_tanh", "_sigmoid", "_der_f")    # into the loops that call them
 _IR_INLINED = ("_step", "_metrics", "_head")           # one numba function with _epochs
-_SIMD = ("_lanes4", "_lanes4_momentum", "_rows8")
+_SIMD = ("_lanes4", "_lanes4_momentum", "_lanes1_momentum", "_rows8")
 
 
 def _twin(numba, name, cache):
@@ -837,23 +873,25 @@ def run_epochs(params, state, X, y, orders, lrs, batch_size, activation, output_
 
     Notes
     -----
-    The kernel sees one flat vector (P,) per kind: the parameters, each piece
-    of optimizer state, the gradient, so that a step is one loop over it. Each
-    is laid out as w1 (2, l1), b1 (1, l1), b2, w3, b3, w2 (l1, l2), the
-    largest last; p1 (3, l1) is its first three rows: w1[0], w1[1], b1[0].
+    The kernel sees one flat vector per kind for the small parameters: the
+    parameters, each piece of optimizer state, the gradient, so that their
+    update is one loop. Each is laid out as w1 (2, l1), b1 (1, l1), b2, w3,
+    b3 (``FLAT_ORDER``); p1 (3, l1) is its first three rows: w1[0], w1[1],
+    b1[0]. w2 and its state, nearly all of P at large sizes, are trained in
+    the caller's arrays (or in a contiguous copy, written back).
     """
     l1, l2 = params["w2"].shape
-    bounds = np.cumsum([0, 3 * l1, l2, l2, 1, l1 * l2])
+    bounds = np.cumsum([0, 3 * l1, l2, l2, 1])
     arrays = {"": params, **{p: {name: state[p + name] for name in PARAM_NAMES}
                              for p in OPT_STATE[optimizer]}}
 
-    def views(vector):                          # p1, b2, w3, b3, w2
-        p1, b2, w3, b3, w2 = (vector[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:],
-                                                              strict=True))
-        return p1.reshape(3, l1), b2, w3, b3, w2.reshape(l1, l2)
+    def views(vector):                          # p1, b2, w3, b3
+        p1, b2, w3, b3 = (vector[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True))
+        return p1.reshape(3, l1), b2, w3, b3
 
     flat = {p: np.concatenate([a[name].ravel() for name in FLAT_ORDER])
             for p, a in arrays.items()}
+    w2 = {p: np.ascontiguousarray(a["w2"], dtype=np.float64) for p, a in arrays.items()}
     theta = flat[""]
     # theta, v, m, s, gradient: the state an optimizer does not use is never read
     vectors = (theta, flat.get("v_", theta), flat.get("m_", theta), flat.get("s_", theta),
@@ -867,15 +905,17 @@ def run_epochs(params, state, X, y, orders, lrs, batch_size, activation, output_
         None if batch_size == 1 else int(batch_size),   # two compiled kinds (see _epochs)
         ACT_CODES[activation], ACT_CODES[output_activation], LOSS_CODES[loss],
         OPT_CODES[optimizer], float(momentum), int(t), *map(float, adam),
-        vectors, views(theta), views(vectors[4]), tuple(views(x)[4] for x in vectors[1:4]),
+        vectors, (*views(theta), w2[""]), (*views(vectors[4]), np.empty((l1, l2))),
+        tuple(w2.get(p, w2[""]) for p in ("v_", "m_", "s_")),
         (np.empty((1, 2)), *(np.empty((1, size)) for size in (l1, l1, l1, l2, l2)),
          np.empty(1), np.empty(1), np.empty(l1), np.empty(l2), np.empty(16)),
         tuple(np.empty(shape) for shape in ((rows, l1), (rows, l1), (rows, l2), (rows, l2),
                                             rows, rows)),
         loss_out, acc_out, mae_out)
     for p, a in arrays.items():                 # back into the caller's arrays
-        p1, b2, w3, b3, w2 = views(flat[p])
+        p1, b2, w3, b3 = views(flat[p])
         a["w1"][...] = p1[:2]
-        for name, values in (("b1", p1[2]), ("b2", b2), ("w3", w3), ("b3", b3), ("w2", w2)):
-            a[name][...] = values.reshape(a[name].shape)
+        for name, values in (("b1", p1[2]), ("b2", b2), ("w3", w3), ("b3", b3), ("w2", w2[p])):
+            if values is not a[name]:           # w2 trained in place needs no copy
+                a[name][...] = values.reshape(a[name].shape)
     return loss_out[:done], acc_out[:done], mae_out[:done], int(t)

@@ -74,10 +74,15 @@ def write(path, hyperparameters, arrays, check=False):
 
     Raises
     ------
+    TypeError, ValueError
+        If ``hyperparameters`` or ``arrays`` is not a dict with exactly those keys
+        (the error names the missing and the unknown ones); nothing is written.
     OSError
         Of the kind the system gave (no space, no permission, ...), naming ``path``.
     """
     path = _fspath(path)
+    _check_keys(hyperparameters, "hyperparameters", HYPERPARAMETERS)
+    _check_keys(arrays, "arrays", ARRAYS)
     seed = hyperparameters["seed"]
     fields = {**hyperparameters, "hidden_size": np.array(hyperparameters["hidden_size"]),
               "seed": "None" if seed is None else str(int(seed))}
@@ -115,6 +120,22 @@ def write(path, hyperparameters, arrays, check=False):
         pass
     finally:
         os.close(folder_fd)
+
+
+def _check_keys(mapping, name, keys):
+    """Refuse ``mapping`` unless it is a dict whose keys are exactly ``keys``."""
+    hint = "Pass both dicts whole, as read(path) returns them (Model.save writes a model's)."
+    if not isinstance(mapping, dict):
+        raise TypeError(f"{name} must be a dict with the keys {keys}, got "
+                        f"{type(mapping).__name__}. {hint}")
+    wrong = []
+    if missing := [k for k in keys if k not in mapping]:
+        wrong.append(f"is missing {missing}")
+    if unknown := [k for k in mapping if k not in keys]:
+        wrong.append(f"has unknown keys {unknown}")
+    if wrong:
+        raise ValueError(f"{name} {' and '.join(wrong)}; it must have exactly the keys {keys}. "
+                         f"{hint}")
 
 
 def load(cls, path, name=None):

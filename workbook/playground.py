@@ -118,13 +118,19 @@ class Session:
         bits are those of one ``train`` call of all the epochs (``train`` itself
         runs in chunks). After each chunk the test set is evaluated and
         ``callback(session)`` is called. A run that has diverged trains no further.
+
+        Ctrl-C (in training or in ``callback``) stops the run, as it stops
+        ``backprop_core.train``: the session keeps the epochs completed,
+        ``history.interrupted`` is set (until the next ``run`` or ``reset``), and a
+        ``RuntimeWarning`` says how many epochs of the run were trained.
         """
         epochs = bc._check_positive_int(epochs, "epochs", "epochs=1")
         every, done = max(1, epochs // 100), 0
+        self.history.interrupted = False
         while done < epochs and self.history.diverged_at is None:
             chunk = min(every, epochs - done)
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)   # kept in diverged_at
+                warnings.simplefilter("ignore", RuntimeWarning)   # in diverged_at, interrupted
                 more = bc.train(self.model, self.X, self.y, chunk,
                                 batch_size=self.config.batch_size, engine=self.engine)
             if more.diverged_at is not None:
@@ -132,15 +138,24 @@ class Session:
             for name in ("loss", "accuracy", "mae", "lr"):
                 getattr(self.history, name).extend(getattr(more, name))
             self.history.engine = more.engine
-            done += chunk
+            self.history.interrupted = more.interrupted
+            done += more.epochs
             with np.errstate(all="ignore"):                     # a diverged model: NaN
                 test = (bc.evaluate(self.model, self.X_test, self.y_test) if self.n_test
                         else (math.nan, math.nan))
             self.test_epochs.append(self.history.epochs)
             self.test_loss.append(test[0])
             self.test_accuracy.append(test[1])
-            if callback is not None:
-                callback(self)
+            try:
+                if callback is not None:
+                    callback(self)
+            except KeyboardInterrupt:                           # the chunk is recorded: keep it
+                self.history.interrupted = True
+            if self.history.interrupted:
+                warnings.warn(f"training interrupted after {done} of {epochs} epochs; the "
+                              f"session keeps them: {self.epochs} epochs since the initial "
+                              "weights (session.epochs).", RuntimeWarning, stacklevel=2)
+                break
         return self
 
     def step(self):

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 import backprop_core
-from backprop_core import Model, rel_error
+from backprop_core import Model, rel_error, sigmoid
 
 _RTOL, _ATOL = 1e-6, 1e-9      # float64 re-implementations agree far closer than this
 
@@ -232,6 +232,18 @@ def _case_model(hidden_size, rng, scale=1.0, lr=0.1, momentum=0.9):
         setattr(model, w, scale * getattr(model, w))
         setattr(model, b, scale * 0.5 * rng.standard_normal(getattr(model, b).shape))
     return model
+
+
+def _sigmoid_forward(model, X):
+    """The lab's forward pass (sigmoid, every layer), keeping every z and a:
+    ``(z1, a1, z2, a2, z3, a3)``."""
+    z1 = X @ model.w1 + model.b1                                    # (n, l1)
+    a1 = sigmoid(z1)
+    z2 = a1 @ model.w2 + model.b2                                   # (n, l2)
+    a2 = sigmoid(z2)
+    z3 = a2 @ model.w3 + model.b3                                   # (n, 1)
+    a3 = sigmoid(z3)
+    return z1, a1, z2, a2, z3, a3
 
 
 def _describe(hidden_size, n, scale):

@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from backprop_core import PARAM_NAMES, der_sigmoid, sigmoid
+from backprop_core import PARAM_NAMES, der_sigmoid
 from workbook.checks._common import (
     _array,
     _by_how_much,
@@ -15,6 +15,7 @@ from workbook.checks._common import (
     _Fail,
     _first_match,
     _run_check,
+    _sigmoid_forward,
     _snapshot,
 )
 
@@ -57,12 +58,7 @@ def _gradients_variant(model, X, y, der_of_z=(), no_der=(), transpose_w2=False, 
                        bias_scale=1.0):
     """``Model._gradients`` for sigmoid and mse, with typical mistakes switched on."""
     n = X.shape[0]
-    z1 = X @ model.w1 + model.b1                                    # (n, l1)
-    a1 = sigmoid(z1)
-    z2 = a1 @ model.w2 + model.b2                                   # (n, l2)
-    a2 = sigmoid(z2)
-    z3 = a2 @ model.w3 + model.b3                                   # (n, 1)
-    a3 = sigmoid(z3)
+    z1, a1, z2, a2, z3, a3 = _sigmoid_forward(model, X)
 
     def der(k, z, a):
         if k in no_der:
@@ -204,12 +200,7 @@ def _check_gradients(fn, name):
 def _wrong_inputs(got, wrong, model, X, y):
     """{"wk": message} for each wrong dw_k that is ``v.T @ dz_k`` for the wrong array ``v``:
     an activation of another layer, or a pre-activation z where its a = σ(z) belongs."""
-    z1 = X @ model.w1 + model.b1                                    # (n, l1)
-    a1 = sigmoid(z1)
-    z2 = a1 @ model.w2 + model.b2                                   # (n, l2)
-    a2 = sigmoid(z2)
-    z3 = a2 @ model.w3 + model.b3                                   # (n, 1)
-    a3 = sigmoid(z3)
+    z1, a1, z2, a2, z3, a3 = _sigmoid_forward(model, X)
     n = X.shape[0]
     dz3 = (a3 - y) * der_sigmoid(a3) / n                            # (n, 1)
     dz2 = (dz3 @ model.w3.T) * der_sigmoid(a2)                      # (n, l2)

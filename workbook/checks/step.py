@@ -79,33 +79,42 @@ def _momentum_trajectory(model, grads_seq, rule="lab", lr=None, momentum=None):
 
 
 def _step_mistakes(model, grads_seq):
-    yield ("the momentum sign is swapped: the parameters move uphill, along +g. The lab's "
-           "rule is v ← μ v + η g, then θ ← θ − v (or, the same, v ← μ v − η g, then "
-           "θ ← θ + v).", _momentum_trajectory(model, grads_seq, "ascent"))
-    yield ("the order is swapped: θ was updated with the OLD velocity. First "
-           "v ← μ v + η g, then θ ← θ − v with the new v.",
-           _momentum_trajectory(model, grads_seq, "order"))
-    yield ("the learning rate and the momentum are swapped: you computed v ← η v + μ g. "
-           "The momentum μ = model.momentum multiplies the old velocity and the learning rate "
-           "η = model.lr the gradient: v ← μ v + η g, then θ ← θ − v.",
-           _momentum_trajectory(model, grads_seq, "swapped"))
-    yield ("the damped form: v ← μ v + (1 − μ) η g (an exponential average of the gradients, "
-           "as in Adam or PyTorch's dampening) takes steps 1 − μ times the lab's. The lab "
-           "adds the whole η g: v ← μ v + η g, then θ ← θ − v.",
-           _momentum_trajectory(model, grads_seq, "damped"))
-    yield ("Nesterov momentum: you moved θ by the look-ahead μ v + η g. Nesterov's method is "
-           "a fine optimiser, but the lab's is the classical one: v ← μ v + η g, then "
-           "θ ← θ − v with that v.", _momentum_trajectory(model, grads_seq, "nesterov"))
-    yield ("no momentum: your update is plain SGD, θ ← θ − η g. Keep a velocity per "
-           "parameter in model.v_<name>: v ← μ v + η g, then θ ← θ − v.",
-           _momentum_trajectory(model, grads_seq, "sgd"))
-    yield ("the learning rate is missing: v ← μ v + η g, with η = model.lr.",
-           _momentum_trajectory(model, grads_seq, "no_lr"))
-    yield ("the momentum is hard-coded as 0.9: use model.momentum, which this case sets to "
-           f"{model.momentum:g}.", _momentum_trajectory(model, grads_seq, momentum=0.9))
-    yield ("the learning rate is hard-coded as 0.1: use model.lr, which this case sets to "
-           f"{model.lr:g}.", _momentum_trajectory(model, grads_seq, lr=0.1))
-
+    """(verdict, trajectory) for each typical mistake; each trajectory is computed only
+    when the one before it did not match."""
+    mistakes = (
+        ({"rule": "ascent"},
+         "the momentum sign is swapped: the parameters move uphill, along +g. The lab's "
+         "rule is v ← μ v + η g, then θ ← θ − v (or, the same, v ← μ v − η g, then "
+         "θ ← θ + v)."),
+        ({"rule": "order"},
+         "the order is swapped: θ was updated with the OLD velocity. First "
+         "v ← μ v + η g, then θ ← θ − v with the new v."),
+        ({"rule": "swapped"},
+         "the learning rate and the momentum are swapped: you computed v ← η v + μ g. "
+         "The momentum μ = model.momentum multiplies the old velocity and the learning rate "
+         "η = model.lr the gradient: v ← μ v + η g, then θ ← θ − v."),
+        ({"rule": "damped"},
+         "the damped form: v ← μ v + (1 − μ) η g (an exponential average of the gradients, "
+         "as in Adam or PyTorch's dampening) takes steps 1 − μ times the lab's. The lab "
+         "adds the whole η g: v ← μ v + η g, then θ ← θ − v."),
+        ({"rule": "nesterov"},
+         "Nesterov momentum: you moved θ by the look-ahead μ v + η g. Nesterov's method is "
+         "a fine optimiser, but the lab's is the classical one: v ← μ v + η g, then "
+         "θ ← θ − v with that v."),
+        ({"rule": "sgd"},
+         "no momentum: your update is plain SGD, θ ← θ − η g. Keep a velocity per "
+         "parameter in model.v_<name>: v ← μ v + η g, then θ ← θ − v."),
+        ({"rule": "no_lr"},
+         "the learning rate is missing: v ← μ v + η g, with η = model.lr."),
+        ({"momentum": 0.9},
+         "the momentum is hard-coded as 0.9: use model.momentum, which this case sets to "
+         f"{model.momentum:g}."),
+        ({"lr": 0.1},
+         "the learning rate is hard-coded as 0.1: use model.lr, which this case sets to "
+         f"{model.lr:g}."),
+    )
+    for how, message in mistakes:
+        yield message, _momentum_trajectory(model, grads_seq, **how)
 
 _HINTS = {
     "AttributeError": ("the model's parameters are model.w1, model.b1, ..., model.b3, their "
