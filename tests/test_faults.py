@@ -1236,7 +1236,9 @@ BAD_TRAIN_ARGUMENTS = [
 ]
 
 
-@pytest.mark.parametrize("arguments", BAD_TRAIN_ARGUMENTS, ids=str)
+# ids without object addresses, the same in every process (pytest-xdist compares them)
+@pytest.mark.parametrize("arguments", BAD_TRAIN_ARGUMENTS,
+                         ids=lambda a: re.sub(r" at 0x[0-9a-f]+", "", str(a)))
 def test_a_refused_train_changes_nothing(arguments):
     model = M.copy()
     before = model.copy()

@@ -80,7 +80,7 @@ def test_playground_run_takes_the_optimizer_loss_and_init():
 def test_explore_displays_one_figure_and_returns_the_watched_numbers(monkeypatch):
     pytest.importorskip("matplotlib")
     shown = []
-    monkeypatch.setattr("IPython.display.display", shown.append)
+    monkeypatch.setattr(widgets, "display_figure", shown.append)     # display(fig), once
     history, health = widgets.explore(dataset="xor", epochs=3, l1=3, l2=2)
     model = diagnostics.WatchedModel((3, 2), lr=0.1, seed=0)
     want, want_health = diagnostics.train(model, *bc.generate_xor_easy(), 3, batch_size=10)

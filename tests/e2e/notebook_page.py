@@ -52,6 +52,9 @@ __e2e.errors = (scope) => Array.from(scope.querySelectorAll(
     '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"],'
     + '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]'))
   .map(e => e.innerText);
+// a widget output shows a raised exception as stderr text: count the new tracebacks
+__e2e.newTracebacks = (scope) => __e2e.outputs(scope).filter(e => !e.hasAttribute('data-e2e-old')
+  && /Traceback \(most recent call last\)/.test(e.innerText)).length;
 __e2e.widgetFailures = (scope) => Array.from(scope.querySelectorAll('.jp-OutputArea-output'))
   .map(e => e.innerText).filter(t => t.includes('Error displaying widget'));
 __e2e.hash = (s) => {
@@ -302,10 +305,12 @@ class NotebookPage:
         if had_image:
             # A callback may print before it draws, and a widget callback may run on a kernel
             # subshell while the main shell reports idle: on a loaded machine the picture can
-            # come seconds after the text. Wait for it (the timeout still catches "never").
+            # come seconds after the text. Wait for it (the timeout still catches "never"),
+            # unless a new traceback shows: a callback that raised draws nothing more.
             with contextlib.suppress(PlaywrightTimeout):
                 self.page.wait_for_function(
-                    "() => __e2e.watching.firstImage !== null"
+                    "() => (__e2e.watching.firstImage !== null"
+                    " || __e2e.newTracebacks(__e2e.watching.scope) > 0)"
                     " && performance.now() - __e2e.watching.lastChange > 1000",
                     timeout=timeout * 1000, polling=100)
 
