@@ -256,11 +256,12 @@ def test_simd_sums_give_the_bits_of_their_python_definitions(monkeypatch):
 
 
 @pytest.mark.parametrize("optimizer, batch_size", [("momentum", 1), ("adam", 1), ("sgd", 3)])
-@pytest.mark.parametrize("hidden_size", [(6, 9), (9, engine.ONE_ROW_FROM + 3)])
+@pytest.mark.parametrize("hidden_size", [(6, 9), (9, engine.ONE_ROW_FROM + 3),
+                                         (128, engine.ONE_ROW_LARGE[0] + 2)])
 def test_compiled_engine_gives_the_bits_of_its_python_source(monkeypatch, optimizer, batch_size,
                                                               hidden_size):
-    """Every compiled path (four rows of w2 at a time, or one from ``ONE_ROW_FROM`` on, with
-    a tail of l2 % 4 numbers) against the engine's own functions run by Python, number by
+    """Every compiled path (four rows of w2 at a time, or one for long rows or a large w2,
+    with a tail of l2 % 4 numbers) against the engine's own functions run by Python, number by
     number: the compiler may only lay the arithmetic out, never change it."""
     X, y = bc.generate_xor_easy()
     X, y = X[:7], y[:7]

@@ -55,8 +55,12 @@ FLAT_ORDER = ("w1", "b1", "b2", "w3", "b3")                    # w2, the largest
 METRIC_ROWS = 16                # inputs per sweep of w2 in the epoch's metrics
 # From rows of this many numbers (l2) on, the step reads and writes one row of w2 and
 # of its velocity at a time, not four side by side: eight rows 4 kB apart, as at l2 =
-# 512, keep the CPU from streaming them (1.4x on the whole step at (512, 512)).
+# 512, keep the CPU from streaming them (1.4x on the whole step at (512, 512)). From
+# rows of ONE_ROW_LARGE[0] on, too, once w2 holds ONE_ROW_LARGE[1] numbers or more (w2
+# and its velocity then outgrow the cache): 5-10% at (128, 128) and (256, 128), the
+# same at (64, 128). Either way the bits are the same.
 ONE_ROW_FROM = 256
+ONE_ROW_LARGE = (128, 2**14)
 
 # -- portable elementary functions ---------------------------------------------
 # libm's exp, tanh and log1p pick an implementation for the CPU at load time
@@ -350,11 +354,12 @@ def _lanes1_momentum(a, w, v, coef, j, lr, mu, out):
 def _momentum_rows(dz2, w2, v2, A1, lo, hi, lr, mu, lanes, da1):
     """da1[j] = (w2 @ dz2)[j] as ``_dots`` adds it, then the momentum step of row j
     of w2 for one input (``_update_rows``), for lo <= j < hi: each row read once,
-    by ``_lanes4_momentum``, or ``_lanes1_momentum`` for rows of ``ONE_ROW_FROM``
-    numbers or more (the same bits)."""
+    by ``_lanes4_momentum``, or ``_lanes1_momentum`` for long rows or a large w2
+    (``ONE_ROW_FROM``, ``ONE_ROW_LARGE``; the same bits)."""
     n = dz2.shape[0]
     n4 = n - n % 4
-    rows_at_once = 1 if n >= ONE_ROW_FROM else 4
+    rows_at_once = 1 if n >= ONE_ROW_FROM or (n >= ONE_ROW_LARGE[0]
+                                              and w2.size >= ONE_ROW_LARGE[1]) else 4
     for j in range(lo, hi, rows_at_once):
         rows = min(rows_at_once, hi - j)
         if rows == 4:

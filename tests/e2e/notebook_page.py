@@ -303,10 +303,10 @@ class NotebookPage:
             "() => __e2e.kernelIdle() && performance.now() - __e2e.watching.lastChange > 1000",
             timeout=timeout * 1000, polling=100)
         if had_image:
-            # A callback may print before it draws, and a widget callback may run on a kernel
-            # subshell while the main shell reports idle: on a loaded machine the picture can
-            # come seconds after the text. Wait for it (the timeout still catches "never"),
-            # unless a new traceback shows: a callback that raised draws nothing more.
+            # A callback may print before it draws, and (with ipykernel 7) a widget callback
+            # may run on a subshell while the main shell reports idle: on a loaded machine the
+            # picture can come seconds after the text. Wait for it (the timeout still catches
+            # "never"), unless a new traceback shows: a callback that raised draws nothing more.
             with contextlib.suppress(PlaywrightTimeout):
                 self.page.wait_for_function(
                     "() => (__e2e.watching.firstImage !== null"
