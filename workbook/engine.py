@@ -521,10 +521,10 @@ def _epochs(X, y, orders, lrs, batch_size, act, out, loss, opt, mu, t, beta1, be
     p1 (3, l1) (see ``_layer1``), b2, w3 (l2,), b3 (1,), and then w2 and dw2
     (l1, l2); ``state2`` holds w2's optimizer state v2, m2, s2 (l1, l2), those
     an optimizer does not use being any array of that shape (never read).
-    ``one`` is scratch for one input
-    (see ``_step``), ``many`` for the metrics: Z1, A1 (rows, l1), Z2, A2
-    (rows, l2), z3 and a3 (rows,). act, out, loss and opt are codes from
-    ACT_CODES, LOSS_CODES and OPT_CODES; beta1, beta2 and eps are Adam's.
+    ``one`` is scratch for one input (see ``_step``), ``many`` for the
+    metrics: Z1, A1 (rows, l1), Z2, A2 (rows, l2), z3 and a3 (rows,). act,
+    out, loss and opt are codes from ACT_CODES, LOSS_CODES and OPT_CODES;
+    beta1, beta2 and eps are Adam's.
     Fills loss_out, acc_out and mae_out per epoch; returns (epochs run,
     Adam's step count t).
     """
